@@ -1,0 +1,63 @@
+# Entry points of the course. The first two are all a newcomer needs:
+#   make book    build the website into _build/html
+#   make test    run every test (helpers, chapters, grading, site)
+# Every target sets up .venv on first use and reinstalls only when a
+# requirements file or pyproject.toml changes.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= 1
+# Pin the thread count so timings and results do not depend on the machine's load.
+export OMP_NUM_THREADS ?= 2
+
+.PHONY: help install book test test-fast assignments autograde feedback grades lab bench chromium clean
+
+help:
+	@echo "make book | test | assignments | autograde [JOBS=n] | feedback | grades | lab | bench | clean"
+
+$(STAMP): requirements.txt requirements-test.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+	@touch $@
+
+install: $(STAMP)
+
+# Debian's chromium for the browser tests (a fresh machine has none).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: $(STAMP) chromium
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+assignments: $(STAMP)
+	@for dir in solutions/*/; do \
+	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
+	done
+
+autograde: $(STAMP)
+	$(BIN)/python -m mle_helpers.grading autograde --jobs $(JOBS)
+
+feedback: $(STAMP)
+	$(BIN)/python -m mle_helpers.grading feedback
+
+grades: $(STAMP)
+	$(BIN)/nbgrader export --to grades.csv
+	@echo "wrote grades.csv"
+
+lab: $(STAMP)
+	cd exercises && ../$(BIN)/jupyter lab
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf _build .jupyter_cache
