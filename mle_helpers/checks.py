@@ -42,7 +42,10 @@ def _array(name, value) -> np.ndarray:
 
 
 def _fmt(array) -> str:
-    return np.array2string(np.asarray(array), precision=4, separator=", ", threshold=6)
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim == 0:
+        return f"{array.item():.6g}"
+    return np.array2string(array, precision=4, separator=", ", threshold=6, floatmode="maxprec")
 
 
 def check_close(name, got, expected, *, rtol=1e-6, atol=1e-8, hint=""):
