@@ -1,0 +1,76 @@
+"""Figure 5: nbgrader autograde, seconds per notebook for each assignment, against the kernel floor.
+
+In a private copy of the course: ``nbgrader generate_assignment`` for every
+assignment in ``solutions/``, then the solution notebooks are submitted by a
+"perfect" student and graded with ``nbgrader autograde`` (the real CLI, the
+course's ``nbgrader_config.py``). The score must be full marks, otherwise
+the timing measured a broken notebook.
+
+The floor is what every graded notebook pays before its first answer cell: a
+kernel starting and running ``import torch, mle_helpers`` (through nbclient,
+as nbgrader executes notebooks), then shutting down.
+"""
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from ._subprocess import BIN, private_copy, tail, timed_run
+from .common import Figure
+
+TARGET_SECONDS, FLOOR_REPEATS, STUDENT = 8.0, 3, "perfect"
+
+
+def kernel_floor_seconds() -> float:
+    """Median time for a fresh kernel to start, run ``import torch, mle_helpers``, and stop."""
+    times = []
+    for _ in range(FLOOR_REPEATS):
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import torch, mle_helpers")])
+        start = time.perf_counter()
+        NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _score(root: Path, assignment: str) -> tuple[float, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(assignment, STUDENT)
+        return submission.score, submission.max_score
+
+
+def run() -> list[Figure]:
+    floor = kernel_floor_seconds()
+    figures = [Figure("autograde.floor", "Kernel start + import torch, mle_helpers (the floor)", floor, "s",
+                      detail=f"nbclient, median of {FLOOR_REPEATS}")]
+    nbgrader = str(BIN / "nbgrader")
+    with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
+        root = private_copy(Path(tmp) / "course")
+        assignments = sorted(p.parent.name for p in (root / "solutions").glob("*/*.ipynb"))
+        for assignment in dict.fromkeys(assignments):
+            notebooks = sorted((root / "solutions" / assignment).glob("*.ipynb"))
+            _, generated = timed_run([nbgrader, "generate_assignment", assignment, "--force", "--log-level=WARN"], root)
+            submitted = root / "submitted" / STUDENT / assignment
+            submitted.mkdir(parents=True)
+            for notebook in notebooks:
+                shutil.copy(notebook, submitted / notebook.name)
+            seconds, graded = timed_run([nbgrader, "autograde", assignment, "--student", STUDENT, "--force",
+                                         "--log-level=WARN"], root)
+            per_notebook = seconds / len(notebooks)
+            if generated.returncode or graded.returncode:
+                problem = f"nbgrader failed (exit {generated.returncode or graded.returncode})"
+                print(tail(generated if generated.returncode else graded))
+            else:
+                score, max_score = _score(root, assignment)
+                problem = "" if score == max_score else f"NOT FULL MARKS: {score:g} / {max_score:g}"
+            detail = problem or f"full marks; {per_notebook - floor:.1f} s above the floor"
+            figures.append(Figure(f"autograde.{assignment}", f"Autograde {assignment}, per notebook", per_notebook,
+                                  "s", target=TARGET_SECONDS, detail=detail, failed=bool(problem)))
+    return figures
