@@ -38,9 +38,10 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+# nbgrader calls `alembic` for its database, so the venv's bin/ must be on PATH.
 assignments: $(STAMP)
 	@for dir in solutions/*/; do \
-	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
 	done
 
 autograde: $(STAMP)
@@ -50,7 +51,7 @@ feedback: $(STAMP)
 	$(BIN)/python -m mle_helpers.grading feedback
 
 grades: $(STAMP)
-	$(BIN)/nbgrader export --to grades.csv
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader export --to grades.csv --log-level=WARN
 	@echo "wrote grades.csv"
 
 lab: $(STAMP)

@@ -1,4 +1,13 @@
-"""nbgrader configuration of the course (see the Instructor guide)."""
+"""nbgrader configuration of the course (see the Instructor guide).
+
+Instructor sources live in solutions/<assignment>/, the student release that
+`make assignments` generates in exercises/<assignment>/. Submissions go to
+submitted/<student>/<assignment>/; autograded/ and feedback/ are nbgrader's
+defaults. Run nbgrader from the repository root so it finds this file.
+"""
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.course_id = "mle-pytorch"
@@ -6,6 +15,34 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 
 # A cell that runs longer than this is stopped (an endless loop scores 0 for that task only).
-c.Execute.timeout = 30
+# A solution notebook needs under 20 s in all; 60 s leaves room for a loaded machine, where
+# importing torch and matplotlib in the first cell alone can take 20 s.
+c.Execute.timeout = 60
 # A deleted test cell is put back from the gradebook and graded.
 c.OverwriteCells.add_missing_cells = True
+
+
+class HideHiddenTestOutput(Preprocessor):
+    """In feedback, replace what a test cell with hidden tests printed by one line.
+
+    A failing hidden assert leaves a traceback that quotes the hidden lines
+    (and their expected values); ClearHiddenTests only clears the source.
+    This runs first, while the autograded source still holds the hidden
+    region, so it can tell which cells to clean. The cell keeps an error
+    output, so the feedback still shows that it failed.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and "BEGIN HIDDEN TESTS" in cell.source:
+            failed = [out for out in cell.get("outputs", []) if out.output_type == "error"
+                      or (out.output_type == "stream" and out.name == "stderr")]
+            cell.outputs = []
+            if failed:
+                name = failed[0].get("ename", "Error")
+                cell.outputs.append({"output_type": "error", "ename": name, "evalue": "hidden test failed",
+                                     "traceback": [f"{name}: a hidden test failed (its details are not shown)"]})
+        return cell, resources
+
+
+# Feedback: grades, then no hidden test (neither its source nor its traceback) in the HTML.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTestOutput, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

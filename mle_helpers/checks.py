@@ -21,6 +21,16 @@ __all__ = [
     "check_path",
     "check_gradient_ascent_path",
     "check_converged",
+    "check_path_drawn",
+    "check_stability_boundary",
+    "check_optimizer_kinds",
+    "check_single_point_steps",
+    "check_reproducible",
+    "check_batch_size_runs",
+    "check_positive_transform",
+    "check_loc_scale",
+    "check_cholesky_factor",
+    "check_mvn_fit",
 ]
 
 
@@ -112,8 +122,13 @@ def check_path(path, mu0, num_steps):
     return points
 
 
-def check_gradient_ascent_path(path, X, sigma, mu0, lr, num_steps):
-    """Check that ``path`` follows ``mu_{t+1} = mu_t + lr * grad L(mu_t)`` step by step."""
+def check_gradient_ascent_path(path, X, sigma, mu0, lr, num_steps, *,
+                               downhill_hint="gradient *ascent* adds lr * grad (mu += lr * mu.grad)."):
+    """Check that ``path`` follows ``mu_{t+1} = mu_t + lr * grad L(mu_t)`` step by step.
+
+    ``downhill_hint`` is what a student reads when the steps go the wrong way
+    (the assignment on ``torch.optim`` explains that optimisers minimise).
+    """
     points = check_path(path, mu0, num_steps)
     X_a, sigma_a = _array("X", X), _array("sigma", sigma)
     n = X_a.shape[0]
@@ -123,15 +138,174 @@ def check_gradient_ascent_path(path, X, sigma, mu0, lr, num_steps):
         expected = points[t] + lr * n * precision @ (xbar - points[t])
         if not np.allclose(points[t + 1], expected, rtol=1e-6, atol=1e-9):
             if np.allclose(points[t + 1], points[t] - lr * n * precision @ (xbar - points[t]), rtol=1e-6, atol=1e-9):
-                raise AssertionError(f"step {t + 1} goes downhill: gradient *ascent* adds lr * grad (mu += lr * mu.grad).")
+                raise AssertionError(f"step {t + 1} goes downhill: {downhill_hint}")
             raise AssertionError(f"step {t + 1} is {_fmt(points[t + 1])}; mu_t + lr * grad gives {_fmt(expected)}. "
                                  f"Is the gradient zeroed after every step (mu.grad.zero_()), so it does not accumulate?")
 
 
-def check_converged(mu_hat, X, *, atol=1e-3):
+def check_converged(mu_hat, X, *, atol=1e-3, name="mu_hat"):
     """Check that an estimate of the mean is within ``atol`` of the sample mean of ``X``."""
     target = _array("X", X).mean(axis=0)
-    got = _array("mu_hat", mu_hat).reshape(target.shape)
+    got = _array(name, mu_hat).reshape(target.shape)
+    if not np.all(np.isfinite(got)):
+        raise AssertionError(f"{name} is {_fmt(got)}: it diverged. Is the learning rate too large?")
     if not np.allclose(got, target, atol=atol, rtol=0):
-        raise AssertionError(f"mu_hat is {_fmt(got)} but the MLE (the sample mean) is {_fmt(target)}: "
-                             f"not converged yet. Take more steps or a larger (still stable) learning rate.")
+        raise AssertionError(f"{name} is {_fmt(got)} but the MLE (the sample mean) is {_fmt(target)}: "
+                             f"not within {atol:g} yet. Take more steps or a larger (still stable) learning rate.")
+
+
+
+def check_path_drawn(ax, path):
+    """Check that the matplotlib Axes ``ax`` has a line through every point of ``path`` (ps2, ps3)."""
+    if not hasattr(ax, "get_lines"):
+        raise AssertionError(f"ax must be the matplotlib Axes that mh.vizualize returns; got {type(ax).__name__}")
+    points = _array("path", path)
+    for line in ax.get_lines():
+        xy = np.column_stack([np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)])
+        if xy.shape == points.shape and np.allclose(xy, points):
+            return
+    raise AssertionError("no line on ax goes through the points of the path: "
+                         "draw it with mh.vizualize(X, path, sigma) (or ax=... for an existing Axes).")
+
+
+def _contraction(lr, n, variance):
+    """|1 - lr n / variance|: the factor by which one gradient-ascent step scales mu_t - xbar when sigma = variance I."""
+    return abs(1.0 - lr * n / variance)
+
+
+def check_stability_boundary(lr_max, n, variance):
+    """Check that gradient ascent on mu converges just below ``lr_max`` and diverges just above it (ps2)."""
+    lr_max = float(_array("lr_max", lr_max).reshape(-1)[0])
+    if not np.isfinite(lr_max) or lr_max <= 0:
+        raise AssertionError(f"lr_max is {lr_max}; a learning rate must be a positive number")
+    below, above = _contraction(0.99 * lr_max, n, variance), _contraction(1.01 * lr_max, n, variance)
+    if below >= 1:
+        raise AssertionError(f"lr = 0.99 * lr_max = {0.99 * lr_max:.3g} already diverges: lr_max is too large. "
+                             "One step multiplies mu_t - xbar by (1 - lr n / variance); when does that shrink?")
+    if above < 1:
+        raise AssertionError(f"lr = 1.01 * lr_max = {1.01 * lr_max:.3g} still converges: lr_max is too small. "
+                             "The factor (1 - lr n / variance) may be negative; the path still converges while |factor| < 1.")
+
+
+def check_optimizer_kinds(make_sgd, make_momentum, make_adam):
+    """Check that the three factories build plain SGD, SGD with momentum and Adam (ps3)."""
+    expected = [("make_sgd", make_sgd, torch.optim.SGD), ("make_momentum", make_momentum, torch.optim.SGD),
+                ("make_adam", make_adam, torch.optim.Adam)]
+    for name, make, kind in expected:
+        optimizer = make([torch.zeros(2, requires_grad=True)])
+        if not isinstance(optimizer, kind):
+            raise AssertionError(f"{name} must return a torch.optim.{kind.__name__}; got {type(optimizer).__name__}")
+        if optimizer.defaults.get("maximize"):
+            raise AssertionError(f"{name} sets maximize=True, but fit_with_optimizer already minimises -L: "
+                                 "together they walk away from the maximum.")
+        momentum = optimizer.defaults.get("momentum", 0)
+        if name == "make_sgd" and momentum:
+            raise AssertionError(f"make_sgd should be plain SGD (momentum 0); got momentum={momentum}")
+        if name == "make_momentum" and not momentum:
+            raise AssertionError("make_momentum needs momentum > 0, e.g. torch.optim.SGD(params, lr=..., momentum=0.5)")
+
+
+def _as_path(name, path, num_steps):
+    points = _array(name, path)
+    if points.ndim != 2 or points.shape[0] != num_steps + 1:
+        raise AssertionError(f"{name} must have shape (num_steps + 1, d) = ({num_steps + 1}, d); got {points.shape}")
+    return points
+
+
+def check_single_point_steps(path, X, sigma, mu0, lr, num_steps):
+    """With batch_size = 1 every step is ``lr * n * sigma^-1 (x_i - mu_t)`` for some row x_i of X (ps4)."""
+    points = check_path(path, mu0, num_steps)
+    X_a, sigma_a = _array("X", X), _array("sigma", sigma)
+    n = X_a.shape[0]
+    # Solve the step for the data point it aims at: x_i = mu_t + sigma (mu_{t+1} - mu_t) / (lr n).
+    aimed_at = points[:-1] + np.diff(points, axis=0) @ sigma_a.T / (lr * n)
+    for t, target in enumerate(aimed_at):
+        distance = np.sqrt(((X_a - target) ** 2).sum(axis=1)).min()
+        if distance > 1e-6 * (1 + np.abs(target).max()):
+            raise AssertionError(
+                f"with batch_size=1, step {t + 1} does not move towards a single row of X with the unbiased "
+                f"scaling. Did you multiply the batch log-likelihood by n / batch_size and draw rows of X?")
+
+
+def check_reproducible(run):
+    """``run(seed)`` gives the same path for the same seed and another path for another seed (ps4)."""
+    first, again, other = (_array("path", run(seed)) for seed in (0, 0, 1))
+    if not np.array_equal(first, again):
+        raise AssertionError("two runs with seed=0 gave different paths: draw the batches from "
+                             "torch.Generator().manual_seed(seed), created once per run.")
+    if np.array_equal(first, other):
+        raise AssertionError("seed=0 and seed=1 gave the same path: the seed must drive the random batches.")
+
+
+def check_batch_size_runs(paths, batch_sizes, X, mu0, num_steps):
+    """``paths`` maps every batch size to its path; k = 1 ends noisier than k = n (ps4)."""
+    if not isinstance(paths, dict) or sorted(paths) != sorted(batch_sizes):
+        keys = sorted(paths) if isinstance(paths, dict) else type(paths).__name__
+        raise AssertionError(f"paths must be a dict with one entry per batch size {list(batch_sizes)}; got {keys}")
+    xbar = _array("X", X).mean(axis=0)
+    tail = {}
+    for k in batch_sizes:
+        points = check_path(paths[k], mu0, num_steps)
+        tail[k] = np.sqrt(((points[-20:] - xbar) ** 2).sum(axis=1)).mean()
+    smallest, largest = min(batch_sizes), max(batch_sizes)
+    if not tail[smallest] > tail[largest]:
+        raise AssertionError(f"over the last 20 steps the path for k={smallest} stays closer to the sample mean "
+                             f"({tail[smallest]:.3g}) than the one for k={largest} ({tail[largest]:.3g}); "
+                             "with one point per step the path should keep jumping around.")
+
+
+def check_positive_transform(positive_scale, raw_for_scale):
+    """``positive_scale`` is softplus and ``raw_for_scale`` its inverse (ps5)."""
+    raw = torch.tensor([-5.0, -1.0, 0.0, 2.0, 30.0], dtype=torch.float64)
+    scale = _array("positive_scale(raw)", positive_scale(raw))
+    if scale.shape != (5,):
+        raise AssertionError(f"positive_scale must work elementwise; got shape {scale.shape} for 5 inputs")
+    if not np.all(scale > 0):
+        raise AssertionError(f"positive_scale({_fmt(raw.numpy())}) = {_fmt(scale)}: every value must be positive")
+    check_close("positive_scale(raw)", scale, np.log1p(np.exp(raw.numpy())), rtol=1e-9,
+                hint="softplus(r) = log(1 + exp(r)); torch.nn.functional.softplus computes it stably.")
+    targets = torch.tensor([0.01, 1.0, 3.0], dtype=torch.float64)
+    check_close("positive_scale(raw_for_scale(s))", positive_scale(raw_for_scale(targets)), targets.numpy(),
+                rtol=1e-9, hint="raw_for_scale(s) = log(exp(s) - 1); torch.expm1 keeps it accurate for small s.")
+
+
+def check_loc_scale(loc, scale, x):
+    """The learned ``(loc, scale)`` match the sample mean and the MLE standard deviation, divisor n (ps5)."""
+    mu_ref, var_ref = estimators.gaussian_mle(x)
+    std_ref = var_ref.sqrt().item()
+    check_close("loc", loc, mu_ref, rtol=0, atol=1e-3, hint="Take more steps or a larger lr.")
+    n = _array("x", x).size
+    got = float(_array("scale", scale).reshape(-1)[0])
+    if abs(got - std_ref * (n / (n - 1)) ** 0.5) < 1e-6 * std_ref:
+        raise AssertionError("scale equals x.std(), which divides by n - 1; the MLE divides by n.")
+    check_close("scale", got, std_ref, rtol=1e-3, atol=0,
+                hint="Return positive_scale(raw_scale), the standard deviation, not the raw parameter.")
+
+
+def check_cholesky_factor(cholesky_factor, positive_scale):
+    """``cholesky_factor(raw)`` is lower triangular, keeps raw below the diagonal, softplus on it (ps5)."""
+    raw = torch.tensor([[-4.0, 9.0], [0.7, 1.5]], dtype=torch.float64)
+    factor = _array("cholesky_factor(raw)", cholesky_factor(raw))
+    if factor.shape != (2, 2):
+        raise AssertionError(f"cholesky_factor of a 2 x 2 raw must be 2 x 2; got shape {factor.shape}")
+    if factor[0, 1] != 0:
+        raise AssertionError(f"the entry above the diagonal is {factor[0, 1]:.4g}; it must be 0 (torch.tril)")
+    if factor[1, 0] != raw[1, 0].item():
+        raise AssertionError(f"the entry below the diagonal is {factor[1, 0]:.4g}; keep raw's value {raw[1, 0].item()}")
+    if not np.all(np.diag(factor) > 0):
+        raise AssertionError(f"the diagonal is {_fmt(np.diag(factor))}; it must be positive: "
+                             "put positive_scale(torch.diagonal(raw)) on it.")
+    check_close("the diagonal", np.diag(factor), _array("softplus", positive_scale(torch.diagonal(raw))), rtol=1e-9)
+
+
+def check_mvn_fit(loc, cov, X):
+    """The learned mean and covariance match the closed forms with divisor n (ps5)."""
+    mu_ref, cov_ref = estimators.gaussian_mle(X)
+    check_close("loc", loc, mu_ref, rtol=0, atol=1e-3, hint="Take more steps or a larger lr.")
+    cov_a = _array("cov", cov)
+    if cov_a.shape != tuple(cov_ref.shape):
+        raise AssertionError(f"cov must have shape {tuple(cov_ref.shape)}; got {cov_a.shape}")
+    if not np.allclose(cov_a, cov_a.T):
+        raise AssertionError("cov is not symmetric: return L @ L.T with L = cholesky_factor(raw)")
+    check_close("cov", cov_a, cov_ref, rtol=1e-2, atol=1e-3,
+                hint="Return the covariance L @ L.T, not the factor L; the MLE divides by n.")
