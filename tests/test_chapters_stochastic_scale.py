@@ -1,0 +1,224 @@
+"""Stated results of chapters 9-11 (stochastic, location_scale, uncertainty), read from the built book.
+
+Each test reads a built page (``_build/html/book/<name>.html``): what its cells
+printed and what its prose states, and checks the numbers against an
+independent computation: mle_helpers.estimators, scipy, or an exact formula.
+The HTML is what readers see, and unlike ``_build/jupyter_execute`` it holds
+the outputs even after an incremental build that took a page from the cache.
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+
+import pytest
+import torch
+from scipy import stats
+
+import mle_helpers as mh
+
+pytestmark = pytest.mark.slow
+
+NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
+
+
+class Page:
+    """A built chapter: `printed` is its cells' stdout, `text` its prose with tags stripped."""
+
+    def __init__(self, root, name):
+        path = root / "_build" / "html" / "book" / f"{name}.html"
+        assert path.exists(), f"{path} was not built"
+        source = path.read_text()
+        blocks = re.findall(r'class="output stream[^"]*"><div class="highlight"><pre>(.*?)</pre>', source, flags=re.S)
+        self.printed = "\n".join(html.unescape(re.sub(r"<[^>]+>", "", block)) for block in blocks)
+        text = html.unescape(re.sub(r"<[^>]+>", " ", source)).replace("\\(", " ").replace("\\)", " ")
+        self.text = re.sub(r" ([,.;])", r"\1", " ".join(text.split()))  # "0.106 ." -> "0.106."
+
+    def numbers_after(self, label):
+        """The numbers on the printed line that starts with `label`."""
+        line = next((line for line in self.printed.splitlines() if line.strip().startswith(label)), None)
+        assert line is not None, f"no printed line starts with {label!r}"
+        return [float(number) for number in re.findall(NUMBER, line.strip()[len(label):])]
+
+    def stated(self, sentence):
+        """The numbers at the `{}` marks of `sentence` (literal text otherwise) in the page's prose."""
+        pattern = NUMBER.join(re.escape(piece) for piece in sentence.split("{}"))
+        match = re.search(pattern, self.text)
+        assert match is not None, f"the page does not state {sentence!r}"
+        return [float(group) for group in match.groups()]
+
+
+@pytest.fixture(scope="module")
+def stochastic(built_book):
+    return Page(built_book, "stochastic")
+
+
+@pytest.fixture(scope="module")
+def location_scale(built_book):
+    return Page(built_book, "location_scale")
+
+
+@pytest.fixture(scope="module")
+def uncertainty(built_book):
+    return Page(built_book, "uncertainty")
+
+
+# ---------------------------------------------------------------- chapter 9
+
+
+def _chapter9_data():
+    sigma = 5.0 * torch.eye(2, dtype=torch.float64)
+    return mh.data.sample_gaussian(10_000, [1.0, 1.0], sigma, seed=0)
+
+
+def test_minibatch_average_matches_the_full_gradient(stochastic):
+    X = _chapter9_data()
+    mu0 = torch.tensor([-1.0, -1.0], dtype=torch.float64)
+    full_gradient = ((X - mu0) / 5.0).sum(dim=0).tolist()  # sum_i Sigma^{-1} (x_i - mu0), by hand
+    assert stochastic.numbers_after("full gradient") == pytest.approx(full_gradient, abs=0.06)
+    mean = stochastic.numbers_after("mean of the k=10 estimates")
+    standard_error = stochastic.numbers_after("standard error of the mean")
+    gaps_in_se = [abs(m - g) / se for m, g, se in zip(mean, full_gradient, standard_error)]
+    assert max(gaps_in_se) < 4
+    [stated] = stochastic.stated("agrees with the full gradient to within {} standard errors")
+    assert stated == pytest.approx(max(gaps_in_se), abs=0.1)
+
+
+def test_noise_floor_table_matches_the_formula_and_the_runs(stochastic):
+    X = _chapter9_data()
+    n, a = 10_000, 1e-4 * 10_000 / 5.0
+    table = re.findall(r"^\s*(\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s*$", stochastic.printed, flags=re.M)
+    assert [int(k) for k, _, _ in table] == [1, 5, 10, 100, 1000, n]
+    predicted = {}
+    for k, stated_floor, measured in table:
+        k, stated_floor, measured = int(k), float(stated_floor), float(measured)
+        predicted[k] = math.sqrt(a / (2 - a) * (1 - k / n) / k * X.var(dim=0).sum().item())
+        assert stated_floor == pytest.approx(predicted[k], abs=1e-4)
+        if k == n:
+            assert measured < 1e-4  # the full batch has no floor
+        else:
+            assert measured == pytest.approx(predicted[k], rel=0.25)
+    floor_1, floor_100 = stochastic.stated("iterates wander about {} from the MLE; with k = 100 the floor is {}.")
+    assert floor_1 == pytest.approx(predicted[1], abs=0.005)
+    assert floor_100 == pytest.approx(predicted[100], abs=0.0005)
+
+
+def test_unscaled_batch_sum_barely_moves(stochastic):
+    [scaled] = stochastic.numbers_after("k = 10,   scaled by n/k: distance to mu_hat after 300 steps =")
+    [unscaled] = stochastic.numbers_after("k = 10, plain batch sum: distance to mu_hat after 300 steps =")
+    X = _chapter9_data()
+    start_distance = (torch.tensor([-1.0, -1.0], dtype=torch.float64) - X.mean(dim=0)).norm().item()
+    assert scaled < 0.5 < 0.9 * start_distance < unscaled < start_distance
+
+
+def test_hand_written_gradient_agrees_with_autograd(stochastic):
+    assert stochastic.numbers_after("largest |loglik - Normal.log_prob sum|")[0] < 1e-8
+    assert stochastic.numbers_after("largest relative gap, hand vs autograd gradient")[0] < 1e-10
+    x = mh.data.sample_gaussian(1000, 1.0, 4.0, seed=3)
+    mu_hat, sigma2_hat = mh.estimators.gaussian_mle(x)
+    assert stochastic.numbers_after("MLE: mu_hat =") == pytest.approx([mu_hat.item(), sigma2_hat.sqrt().item()], abs=1e-4)
+    assert stochastic.numbers_after("full batch (k = 1000): final (mu, sigma) =")[-1] < 1e-3
+
+
+def test_exercise_arithmetic_of_chapter9(stochastic):
+    a, k_ratio = 0.2, 100
+    target = a / ((2 - a) * k_ratio)
+    a_small = 2 * target / (1 + target)
+    [stated_a, stated_factor] = stochastic.stated("\\approx {}, about {} times smaller")
+    assert stated_a == pytest.approx(a_small, abs=5e-6)
+    assert stated_factor == round(a / a_small)
+
+
+# ---------------------------------------------------------------- chapter 10
+
+
+def test_learned_location_and_scale_match_the_closed_form(location_scale):
+    x = mh.data.sample_gaussian(10_000, 2.0, 1.5**2, seed=10)
+    mu_hat, sigma2_hat = mh.estimators.gaussian_mle(x)
+    learned_loc, closed_loc = location_scale.numbers_after("location: learned")
+    learned_scale, closed_scale = location_scale.numbers_after("scale   : learned")
+    assert learned_loc == pytest.approx(mu_hat.item(), abs=2e-6)
+    assert closed_loc == pytest.approx(mu_hat.item(), abs=2e-6)
+    assert learned_scale == pytest.approx(sigma2_hat.sqrt().item(), abs=2e-6)
+    assert closed_scale == pytest.approx(sigma2_hat.sqrt().item(), abs=2e-6)
+    loc_error, scale_error = location_scale.stated("the location to within {} and the scale to within {}.")
+    assert loc_error < 1e-6 and scale_error < 1e-6
+    [mvn_error] = location_scale.stated("to within {} in every entry")
+    assert mvn_error < 1e-5
+
+
+def test_small_sample_scale_divides_by_n(location_scale):
+    sample = mh.data.sample_gaussian(5, 2.0, 1.5**2, seed=12)
+    mle_scale = mh.estimators.gaussian_mle(sample)[1].sqrt().item()
+    line = next(line for line in location_scale.printed.splitlines() if line.startswith("n =      5"))
+    learned, no_correction, default_std, ratio = map(float, re.findall(r"\d\.\d+", line))
+    assert learned == pytest.approx(mle_scale, abs=2e-6)
+    assert no_correction == pytest.approx(mle_scale, abs=2e-6)
+    assert default_std == pytest.approx(sample.std().item(), abs=2e-6)  # torch divides by n - 1 by default
+    assert ratio == pytest.approx(math.sqrt(4 / 5), abs=1e-4)
+    stated_learned, stated_std = location_scale.stated("the optimiser finds {}, the divide-by- n value, while x.std() reports {};")
+    assert stated_learned == pytest.approx(mle_scale, abs=5e-4)
+    assert stated_std == pytest.approx(sample.std().item(), abs=5e-4)
+
+
+def test_learned_covariance_printed_matches_gaussian_mle(location_scale):
+    X = mh.data.sample_gaussian(2_000, [1.0, -1.0], [[1.0, 0.5], [0.5, 2.0]], seed=11)
+    mu_hat, sigma_hat = mh.estimators.gaussian_mle(X)
+    assert location_scale.numbers_after("learned mean      :") == pytest.approx(mu_hat.tolist(), abs=1e-5)
+    block = location_scale.printed.split("learned covariance:")[1].split("closed-form")[0]
+    learned = [float(number) for number in re.findall(NUMBER, block)]
+    assert learned == pytest.approx(sigma_hat.flatten().tolist(), abs=1e-5)
+
+
+# ---------------------------------------------------------------- chapter 11
+
+
+def test_standard_errors_and_intervals(uncertainty):
+    z = stats.norm.ppf(0.975)
+    [stated_z] = uncertainty.stated("Here z = {}.")
+    assert stated_z == pytest.approx(z, abs=1e-4)
+    x = mh.data.sample_gaussian(200, 1.0, 4.0, seed=20)
+    mu_hat, sigma2_hat = mh.estimators.gaussian_mle(x)
+    expected = {"mu:": (mu_hat.item(), math.sqrt(sigma2_hat.item() / 200)),
+                "sigma2:": (sigma2_hat.item(), sigma2_hat.item() * math.sqrt(2 / 200))}
+    for label, (estimate, se) in expected.items():
+        stated_estimate, stated_se, _, low, high, _ = uncertainty.numbers_after(label)  # _: "95%", truth
+        assert stated_estimate == pytest.approx(estimate, abs=1e-4)
+        assert stated_se == pytest.approx(se, abs=1e-4)
+        assert (low, high) == pytest.approx((estimate - z * se, estimate + z * se), abs=2e-4)
+    assert uncertainty.numbers_after("standard errors of mu_hat:") == pytest.approx([math.sqrt(5 / 10_000)] * 2, abs=1e-5)
+
+
+def test_coverage_matches_the_exact_small_sample_probabilities(uncertainty):
+    """The simulated coverage agrees with the exact coverage from the t and chi-square laws."""
+    z = stats.norm.ppf(0.975)
+    rows = re.findall(r"^\s*(\d+)\s+(0\.\d+)\s+(0\.\d+)\s*$", uncertainty.printed, flags=re.M)
+    assert [int(n) for n, _, _ in rows] == [10, 20, 50, 100, 200]
+    tolerance = 4 * math.sqrt(0.95 * 0.05 / 4000)
+    coverage = {}
+    for n, cover_mu, cover_sigma2 in rows:
+        n = int(n)
+        coverage[n] = (float(cover_mu), float(cover_sigma2))
+        # mu: (mu_hat - mu) / (sigma_hat / sqrt n) = T sqrt(n / (n - 1)) with T ~ t(n - 1).
+        exact_mu = 2 * stats.t.cdf(z * math.sqrt((n - 1) / n), df=n - 1) - 1
+        # sigma2: Q = n sigma2_hat / sigma2 ~ chi2(n - 1), covered iff n / (1 + c) <= Q <= n / (1 - c).
+        c = z * math.sqrt(2 / n)
+        upper = stats.chi2.cdf(n / (1 - c), df=n - 1) if c < 1 else 1.0
+        exact_sigma2 = upper - stats.chi2.cdf(n / (1 + c), df=n - 1)
+        assert coverage[n][0] == pytest.approx(exact_mu, abs=tolerance)
+        assert coverage[n][1] == pytest.approx(exact_sigma2, abs=tolerance)
+    stated = uncertainty.stated("covers the truth in {} of the samples and the interval for \\sigma^2 in only {}; "
+                                "at n = 200 the figures are {} and {}.")
+    assert stated == pytest.approx([*coverage[10], *coverage[200]], abs=5e-4)
+
+
+def test_coin_exercise_arithmetic(uncertainty):
+    theta_hat = mh.estimators.bernoulli_mle(mh.data.COIN_TOSSES)
+    se = math.sqrt(theta_hat * (1 - theta_hat) / len(mh.data.COIN_TOSSES))
+    stated_se, stated_estimate, z, se_again, low, high = uncertainty.stated(
+        "\\approx {} and the interval is about {} \\pm {} \\cdot {} = [{}, {}]")
+    assert z == 1.96 and se_again == stated_se
+    assert stated_se == pytest.approx(se, abs=5e-4)
+    assert stated_estimate == pytest.approx(theta_hat, abs=5e-4)
+    assert (low, high) == pytest.approx((theta_hat - 1.96 * se, theta_hat + 1.96 * se), abs=5e-4)
