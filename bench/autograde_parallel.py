@@ -1,0 +1,83 @@
+"""Autograde throughput: seconds per notebook, serial (--jobs 1) vs parallel (--jobs N).
+
+Run from the repository root::
+
+    python bench/autograde_parallel.py [--assignment ID] [--students 20] [--jobs 2]
+
+In two scratch courses (see ``mle_helpers.grading.scratch_course``) the same
+class is graded by ``python -m mle_helpers.grading autograde``: every
+student submits the solved release of one assignment (default: the first in
+solutions/). It prints the seconds per notebook of each run, the ratio, and
+checks that both runs gave every student the same grade.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from mle_helpers import grading
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_class(root: Path, assignment: str, students: int) -> Path:
+    course = grading.scratch_course(root, [assignment], solutions=ROOT / "solutions")
+    for path in sorted((course / "release" / assignment).glob("*.ipynb")):
+        solved = grading.solved_release(nbformat.read(path, 4), nbformat.read(course / "source" / assignment / path.name, 4))
+        for i in range(students):
+            folder = course / "submitted" / f"student{i:03d}" / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(solved, folder / path.name)
+    return course
+
+
+def grade(course: Path, jobs: int) -> float:
+    """Wall-clock seconds of one `autograde --jobs N` run over the whole class."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "mle_helpers.grading", "autograde", "--jobs", str(jobs),
+                          "--course", str(course)], capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if run.returncode != 0:
+        sys.exit(f"autograde --jobs {jobs} failed (exit {run.returncode}):\n{run.stdout[-3000:]}{run.stderr[-3000:]}")
+    return seconds
+
+
+def main() -> None:
+    solutions = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--assignment", default=solutions[0] if solutions else grading.DEMO_ASSIGNMENT)
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    if args.students < 1 or args.jobs < 2:
+        parser.error(f"need --students >= 1 and --jobs >= 2; got {args.students}, {args.jobs}")
+
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
+        runs = {}
+        for jobs in (1, args.jobs):
+            course = build_class(Path(tmp) / f"jobs{jobs}", args.assignment, args.students)
+            notebooks = len(list((course / "submitted").rglob("*.ipynb")))
+            seconds = grade(course, jobs)
+            runs[jobs] = (seconds / notebooks, grading.scores(f"sqlite:///{course / 'gradebook.db'}"))
+        (serial, serial_scores), (parallel, parallel_scores) = runs[1], runs[args.jobs]
+
+    if serial_scores != parallel_scores:
+        sys.exit("the serial and parallel runs gave different grades")
+    full = all(score == max_score for score, max_score in serial_scores.values())
+    print(f"assignment {args.assignment}: {args.students} students, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"  serial   (--jobs 1): {serial:6.2f} s per notebook")
+    print(f"  parallel (--jobs {args.jobs}): {parallel:6.2f} s per notebook")
+    print(f"  speed-up: {serial / parallel:.2f}x   (same grades in both runs; every student full marks: {full})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,415 @@
+"""Grading that survives a real class: `python -m mle_helpers.grading` (make autograde / feedback).
+
+One temporary course holds the small demo assignment plus every assignment found
+in solutions/. A class of deliberately bad students (each submitting every
+assignment) is autograded in ONE run with two workers, then again to check
+that a re-run changes nothing; each test below asserts one behaviour of that
+run. A second course grades 20 students with 2 workers.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from html import unescape
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+from mle_helpers import grading
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TIMEOUT = 10  # per-cell timeout of the test course: the endless loop costs this once per assignment
+DEMO = grading.DEMO_ASSIGNMENT
+
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # nbgrader runs `alembic`
+
+
+# --------------------------------------------------------------------------- the course
+
+def real_assignments() -> list[str]:
+    folder = ROOT / "solutions"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and list(p.glob("*.ipynb"))) if folder.is_dir() else []
+
+
+def make_course(root: Path, assignments: list[str]) -> Path:
+    return grading.scratch_course(root, assignments, solutions=ROOT / "solutions", timeout=TIMEOUT)
+
+
+def notebook_pairs(course: Path, assignment: str):
+    """(name, release notebook, source notebook) for each notebook of the assignment."""
+    for path in sorted((course / "release" / assignment).glob("*.ipynb")):
+        yield path.stem, nbformat.read(path, 4), nbformat.read(course / "source" / assignment / path.name, 4)
+
+
+def meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def is_test(cell):
+    return meta(cell).get("grade") and not meta(cell).get("solution")
+
+
+def answer_indices(nb):
+    return [i for i, c in enumerate(nb.cells) if meta(c).get("solution") and not meta(c).get("grade")]
+
+
+# --------------------------------------------------------------------------- the bad students
+
+def _copy(nb):
+    return nbformat.reads(nbformat.writes(nb), as_version=4)
+
+
+def tests_edited(nb):
+    for cell in nb.cells:
+        if is_test(cell):
+            cell.source = "pass"
+    return nb
+
+
+def tests_deleted(nb):
+    nb.cells = [c for c in nb.cells if not is_test(c)]
+    return nb
+
+
+def duplicate_a_test_cell(nb):
+    first = next(i for i, c in enumerate(nb.cells) if is_test(c))
+    copy = _copy(nb).cells[first]
+    copy.id = "copy-of-" + copy.id  # JupyterLab's copy-paste gives a new cell id but keeps the metadata
+    nb.cells.insert(first + 1, copy)
+    return nb
+
+
+def reordered(nb):
+    nb.cells = nb.cells[::-1]
+    return nb
+
+
+def merged(nb):
+    first, second = answer_indices(nb)[:2]
+    nb.cells[first].source += "\n\n" + nb.cells[second].source
+    del nb.cells[second]
+    return nb
+
+
+def endless_loop(nb):
+    cell = nb.cells[answer_indices(nb)[0]]
+    cell.source = "while True:\n    pass\n" + cell.source
+    return nb
+
+
+def first_answer_unanswered(nb, release):
+    index = answer_indices(nb)[0]
+    nb.cells[index].source = release.cells[index].source
+    return nb
+
+
+def kernel_death_index(nb):
+    """Where the kernel-death cell goes: before the last answer cell."""
+    return answer_indices(nb)[-1]
+
+
+def kernel_dies(nb):
+    nb.cells.insert(kernel_death_index(nb), new_code_cell("import os\nos._exit(1)"))
+    return nb
+
+
+def huge_output(nb):
+    nb.cells.insert(answer_indices(nb)[0], new_code_cell("for i in range(1_000_000):\n    print(i)"))
+    return nb
+
+
+def lazy(nb):
+    """Every answer stub returns None instead of raising: wrong answers that do not crash."""
+    for i in answer_indices(nb):
+        nb.cells[i].source = re.sub(r"raise NotImplementedError\(\)", "return None", nb.cells[i].source)
+    return nb
+
+
+PATCH = """import mle_helpers as mh, numpy as np, torch
+for _name in mh.checks.__all__:
+    setattr(mh.checks, _name, lambda *a, **k: None)
+torch.allclose = lambda *a, **k: True
+np.allclose = lambda *a, **k: True
+"""
+
+
+def cheater(nb):
+    nb = lazy(nb)
+    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells.insert(first_code + 1, new_code_cell(PATCH))
+    return nb
+
+
+BUILDERS = {
+    "perfect": lambda nb, release: nb,
+    "tests_edited": lambda nb, release: tests_edited(nb),
+    "tests_deleted": lambda nb, release: tests_deleted(nb),
+    "duplicated_test": lambda nb, release: duplicate_a_test_cell(nb),
+    "reordered": lambda nb, release: reordered(nb),
+    "merged": lambda nb, release: merged(nb),
+    "endless_loop": lambda nb, release: endless_loop(nb),
+    "first_unanswered": first_answer_unanswered,
+    "kernel_dies": lambda nb, release: kernel_dies(nb),
+    "huge_output": lambda nb, release: huge_output(nb),
+    "lazy": lambda nb, release: lazy(_copy(release)),
+    "cheater": lambda nb, release: cheater(_copy(release)),
+}
+FILE_PROBLEMS = ["corrupt", "empty", "wrong_name", "wrong_folder"]
+
+
+def submit(course: Path, assignments: list[str], students=BUILDERS) -> None:
+    for assignment in assignments:
+        for name, release, source in notebook_pairs(course, assignment):
+            perfect = grading.solved_release(release, source)
+            for student in students:
+                folder = course / "submitted" / student / assignment
+                folder.mkdir(parents=True, exist_ok=True)
+                nbformat.write(BUILDERS[student](_copy(perfect), release), folder / f"{name}.ipynb")
+            text = nbformat.writes(perfect)
+            bad = {"corrupt": (f"{assignment}/{name}.ipynb", text[: len(text) // 2]),
+                   "empty": (f"{assignment}/{name}.ipynb", ""),
+                   "wrong_name": (f"{assignment}/{name} (1).ipynb", text),
+                   "wrong_folder": (f"{name}.ipynb", text)}
+            for student, (relative, content) in bad.items():
+                path = course / "submitted" / student / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content)
+
+
+def run_wrapper(course: Path, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mle_helpers.grading", *args, "--course", str(course)],
+                          env=ENV, capture_output=True, text=True, timeout=1200)
+
+
+def cell_scores(course: Path, student: str, assignment: str) -> dict:
+    """{(notebook, grade_id): auto_score} for one submission."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(assignment, student)
+        return {(nb.name, g.name): g.auto_score for nb in submission.notebooks for g in nb.grades}
+
+
+def autograded_points(course: Path, assignment: str) -> float:
+    return sum(meta(c)["points"] for _, _, source in notebook_pairs(course, assignment)
+               for c in source.cells if is_test(c))
+
+
+def total(scores: dict) -> float:
+    return sum(v or 0 for v in scores.values())
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    assignments = [DEMO] + real_assignments()
+    course = make_course(tmp_path_factory.mktemp("class") / "course", assignments)
+    submit(course, assignments)
+    first = run_wrapper(course, "autograde", "--jobs", "2")
+    first_scores = {(s, a): cell_scores(course, s, a) for s in BUILDERS for a in assignments
+                    if (course / "autograded" / s / a).exists()}
+    return {"course": course, "assignments": assignments, "run": first, "scores": first_scores}
+
+
+def problems_of(run, student):
+    return [line for line in run.stdout.splitlines() if line.startswith("preflight:") and repr(student) in line
+            or line.startswith("  student") and repr(student) in line]
+
+
+# --------------------------------------------------------------------------- the tests
+
+@pytest.mark.slow
+def test_the_run_finishes_and_prints_the_table(graded_class):
+    run = graded_class["run"]
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-3000:]  # 2: finished, with named problems
+    header = next(line for line in run.stdout.splitlines() if line.startswith("student "))
+    for assignment in graded_class["assignments"]:
+        assert assignment in header
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+def test_perfect_student_earns_every_autograded_point(graded_class):
+    course = graded_class["course"]
+    for assignment in graded_class["assignments"]:
+        got = total(graded_class["scores"][("perfect", assignment)])
+        assert got == autograded_points(course, assignment), assignment
+
+
+@pytest.mark.slow
+def test_edited_and_deleted_test_cells_are_restored_and_run(graded_class):
+    for assignment in graded_class["assignments"]:
+        perfect = graded_class["scores"][("perfect", assignment)]
+        assert graded_class["scores"][("tests_edited", assignment)] == perfect, assignment
+        assert graded_class["scores"][("tests_deleted", assignment)] == perfect, assignment
+
+
+@pytest.mark.slow
+def test_duplicated_grade_id_is_named_repaired_and_graded(graded_class):
+    run = graded_class["run"]
+    for assignment in graded_class["assignments"]:
+        named = [line for line in problems_of(run, "duplicated_test") if repr(assignment) in line]
+        assert any("repeats grade_id" in line and "cell " in line and ".ipynb" in line for line in named), run.stdout
+        assert graded_class["scores"][("duplicated_test", assignment)] == graded_class["scores"][("perfect", assignment)]
+
+
+@pytest.mark.slow
+def test_reordered_and_merged_cells_are_graded_or_named(graded_class):
+    run = graded_class["run"]
+    for student in ("reordered", "merged"):
+        for assignment in graded_class["assignments"]:
+            graded = (student, assignment) in graded_class["scores"]
+            named = any(repr(assignment) in line for line in problems_of(run, student))
+            assert graded or named, (student, assignment)
+
+
+@pytest.mark.slow
+def test_endless_loop_is_stopped_and_scores_as_unanswered(graded_class):
+    course = graded_class["course"]
+    for assignment in graded_class["assignments"]:
+        loop = graded_class["scores"][("endless_loop", assignment)]
+        assert loop == graded_class["scores"][("first_unanswered", assignment)], assignment
+        assert total(loop) < total(graded_class["scores"][("perfect", assignment)])
+        outputs = [nbformat.read(p, 4) for p in (course / "autograded" / "endless_loop" / assignment).glob("*.ipynb")]
+        enames = {o.get("ename") for nb in outputs for c in nb.cells if c.cell_type == "code" for o in c.outputs}
+        assert "CellTimeoutError" in enames or "KeyboardInterrupt" in enames
+
+
+@pytest.mark.slow
+def test_dead_kernel_keeps_the_points_earned_before(graded_class):
+    course = graded_class["course"]
+    for assignment in graded_class["assignments"]:
+        perfect = graded_class["scores"][("perfect", assignment)]
+        expected = {}
+        for name, release, source in notebook_pairs(course, assignment):
+            death = kernel_death_index(release)
+            for index, cell in enumerate(source.cells):
+                if meta(cell).get("grade"):
+                    earned_before = index < death and is_test(cell)
+                    expected[(name, meta(cell)["grade_id"])] = perfect[(name, meta(cell)["grade_id"])] if earned_before else 0
+        got = graded_class["scores"][("kernel_dies", assignment)]
+        assert {k: v or 0 for k, v in got.items()} == {k: v or 0 for k, v in expected.items()}, assignment
+        assert 0 < total(got) < total(perfect)
+
+
+@pytest.mark.slow
+def test_unreadable_or_misplaced_files_are_named_and_others_graded(graded_class):
+    run = graded_class["run"]
+    reasons = {"corrupt": "not valid JSON", "empty": "empty", "wrong_name": "unexpected notebook name",
+               "wrong_folder": "not inside an assignment folder"}
+    for student, reason in reasons.items():
+        assert any(reason in line for line in problems_of(run, student)), (student, run.stdout)
+        assert not (graded_class["course"] / "autograded" / student).exists()
+    row = next(line for line in run.stdout.splitlines() if line.startswith("corrupt "))
+    assert "ERR" in row
+
+
+@pytest.mark.slow
+def test_huge_output_is_graded_and_stays_small(graded_class):
+    course = graded_class["course"]
+    for assignment in graded_class["assignments"]:
+        assert graded_class["scores"][("huge_output", assignment)] == graded_class["scores"][("perfect", assignment)]
+        for path in (course / "autograded" / "huge_output" / assignment).glob("*.ipynb"):
+            assert path.stat().st_size < 1_000_000, path
+    assert (course / "gradebook.db").stat().st_size < 5_000_000
+
+
+@pytest.mark.slow
+def test_monkeypatched_checks_gain_no_points(graded_class):
+    course = graded_class["course"]
+    for assignment in graded_class["assignments"]:
+        honest, patched = (graded_class["scores"][(s, assignment)] for s in ("lazy", "cheater"))
+        assert patched == honest, assignment
+        assert total(patched) < autograded_points(course, assignment)
+    # The demo's hidden tests call mh.checks and torch.allclose: without the guard the patch would pass them.
+    assert graded_class["scores"][("cheater", DEMO)][(DEMO, "test_mean_hidden")] == 0
+
+
+@pytest.mark.slow
+def test_rerun_gives_the_same_grades_and_no_duplicate_rows(graded_class):
+    course = graded_class["course"]
+    db = course / "gradebook.db"
+
+    def row_counts():
+        with sqlite3.connect(db) as con:
+            return {t: con.execute(f"select count(*) from {t}").fetchone()[0]
+                    for t in ("submitted_assignment", "submitted_notebook", "grade", "comment", "student")}
+
+    before = row_counts()
+    again = run_wrapper(course, "autograde", "--jobs", "2")
+    assert again.returncode == 2, again.stdout[-2000:]
+    assert row_counts() == before
+    for (student, assignment), scores in graded_class["scores"].items():
+        if student not in ("endless_loop", "kernel_dies"):  # timing-dependent cells are checked above
+            assert cell_scores(course, student, assignment) == scores, (student, assignment)
+    for assignment in graded_class["assignments"]:
+        assert cell_scores(course, "perfect", assignment) == graded_class["scores"][("perfect", assignment)]
+
+
+def _visible_text(html: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+@pytest.mark.slow
+def test_feedback_shows_no_hidden_test(graded_class):
+    course = graded_class["course"]
+    run = run_wrapper(course, "feedback")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    hidden = set()
+    for assignment in graded_class["assignments"]:
+        for _, _, source in notebook_pairs(course, assignment):
+            for cell in source.cells:
+                hidden |= {ln.strip() for ln in grading.hidden_test_lines(cell.source) if len(ln.strip()) > 12}
+    assert hidden
+    pages = list((course / "feedback").rglob("*.html"))
+    assert len(pages) >= len(graded_class["assignments"]) * 8
+    for page in pages:
+        text = _visible_text(page.read_text(encoding="utf-8"))
+        assert "HIDDEN TESTS" not in text, page
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, (page, leaked[:3])
+    # The cheater fails hidden tests, so its feedback has tracebacks with the neutral message instead.
+    demo = _visible_text((course / "feedback" / "cheater" / DEMO / f"{DEMO}.html").read_text(encoding="utf-8"))
+    assert grading.NEUTRAL_FRAME in demo and "AssertionError" in demo
+
+
+@pytest.mark.slow
+def test_parallel_workers_record_every_grade(tmp_path):
+    course = make_course(tmp_path / "course", [DEMO])
+    students = [f"s{i:02d}" for i in range(20)]
+    (_, release, source), = notebook_pairs(course, DEMO)
+    perfect = grading.solved_release(release, source)
+    expected = {}
+    for i, student in enumerate(students):
+        nb = _copy(perfect) if i % 2 == 0 else first_answer_unanswered(_copy(perfect), release)
+        expected[student] = 5.0 if i % 2 == 0 else 2.0
+        folder = course / "submitted" / student / DEMO
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{DEMO}.ipynb")
+    run = run_wrapper(course, "autograde", "--jobs", "2")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    got = grading.scores(f"sqlite:///{course / 'gradebook.db'}")
+    assert {s: got[(s, DEMO)][0] for s in students} == expected
+
+
+# --------------------------------------------------------------------------- fast unit tests
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5])
+def test_jobs_must_be_a_positive_integer(tmp_path, jobs):
+    with pytest.raises(ValueError, match="jobs"):
+        grading.autograde(tmp_path, jobs)
+
+
+def test_scrub_frame_hides_failing_hidden_line_and_hidden_context():
+    hidden = {"assert secret_value == 42"}
+    failing = "Cell In[3], line 4\n      2 x = 1\n----> 4 assert secret_value == 42\n"
+    assert grading._scrub_frame(failing, hidden) == grading.NEUTRAL_FRAME
+    context = "Cell In[3], line 2\n----> 2 x = 1/0\n      4 assert secret_value == 42\n"
+    scrubbed = grading._scrub_frame(context, hidden)
+    assert "secret_value" not in scrubbed and "x = 1/0" in scrubbed
