@@ -128,6 +128,10 @@ def test_exercise_arithmetic_of_chapter9(stochastic):
     [stated_a, stated_factor] = stochastic.stated("\\approx {}, about {} times smaller")
     assert stated_a == pytest.approx(a_small, abs=5e-6)
     assert stated_factor == round(a / a_small)
+    log_ratio = math.log(1 - a) / math.log(1 - a_small)
+    [stated_log, stated_log_small, stated_steps] = stochastic.stated("\\approx {} / {} \\approx {} times as many steps")
+    assert (stated_log, stated_log_small) == pytest.approx((math.log(1 - a), math.log(1 - a_small)), abs=5e-5)
+    assert stated_steps == round(log_ratio, -1)
 
 
 # ---------------------------------------------------------------- chapter 10
