@@ -191,6 +191,10 @@ def test_standard_errors_and_intervals(uncertainty):
         assert stated_estimate == pytest.approx(estimate, abs=1e-4)
         assert stated_se == pytest.approx(se, abs=1e-4)
         assert (low, high) == pytest.approx((estimate - z * se, estimate + z * se), abs=2e-4)
+    block = uncertainty.printed.split("observed information J (autograd):")[1].split("n I(theta_hat)")[0]
+    observed = [float(number) for number in re.findall(NUMBER, block)]
+    fisher = [200 / sigma2_hat.item(), 200 / (2 * sigma2_hat.item() ** 2)]
+    assert observed == pytest.approx([fisher[0], 0.0, 0.0, fisher[1]], abs=1e-4)
     assert uncertainty.numbers_after("standard errors of mu_hat:") == pytest.approx([math.sqrt(5 / 10_000)] * 2, abs=1e-5)
 
 
