@@ -5,8 +5,8 @@ Instructor sources live in solutions/<assignment>/, the student release that
 submitted/<student>/<assignment>/; autograded/ and feedback/ are nbgrader's
 defaults. Run nbgrader from the repository root so it finds this file.
 """
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -22,7 +22,7 @@ c.Execute.timeout = 60
 c.OverwriteCells.add_missing_cells = True
 
 
-class HideHiddenTestOutput(Preprocessor):
+class HideHiddenTestOutput(NbGraderPreprocessor):  # nbgrader's base is enabled by default
     """In feedback, replace what a test cell with hidden tests printed by one line.
 
     A failing hidden assert leaves a traceback that quotes the hidden lines

@@ -1,0 +1,228 @@
+"""The graded assignments, from instructor source to grades, with the real nbgrader CLI.
+
+One temporary course directory (nbgrader_config.py and solutions/ copied in)
+serves every test here: `nbgrader generate_assignment "*"` makes the release
+there, three students submit every assignment, and one `nbgrader autograde
+"*"` grades them all.
+
+- "perfect": the release with the solution pasted into every answer cell;
+- "untouched": the release as handed out;
+- "one_wrong": perfect except one realistic mistake per assignment (WRONG).
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and p.name[0] not in "._")
+
+# One mistake per assignment: (answer cell, text in the solution, its wrong version, test cells that must fail).
+WRONG = {
+    "ps1_closed_form": ("gaussian_mle_1d", "sigma2_hat = ((x - mu_hat) ** 2).mean()",
+                        "sigma2_hat = ((x - mu_hat) ** 2).sum() / (len(x) - 1)",
+                        {"test_gaussian_mle_1d_visible", "test_gaussian_mle_1d_hidden"}),
+    "ps2_gradient_ascent": ("largest_stable_lr", "return 2.0 * variance / n", "return variance / n",
+                            {"test_largest_stable_lr_visible", "test_largest_stable_lr_hidden"}),
+    "ps3_optimizers": ("three_optimizers", "torch.optim.Adam(params, lr=0.1)", "torch.optim.Adam(params, lr=1e-4)",
+                       {"test_three_optimizers"}),
+    "ps4_stochastic": ("minibatch_ascent", "estimate = (n_rows / batch_size) * mh.L(", "estimate = mh.L(",
+                       {"test_minibatch_ascent_visible", "test_minibatch_ascent_hidden"}),
+    "ps5_location_scale": ("cholesky_factor",
+                           "return torch.tril(raw, diagonal=-1) + torch.diag_embed(positive_scale(torch.diagonal(raw)))",
+                           "return torch.tril(raw)", {"test_cholesky_factor_visible", "test_cholesky_factor_hidden"}),
+}
+STUDENTS = ("perfect", "untouched", "one_wrong")
+
+pytestmark = pytest.mark.slow
+
+
+def nbgrader(*args, cwd):
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "MPLBACKEND": "Agg"}
+    quiet = [] if args[0] == "validate" else ["--log-level=WARN"]  # validate has no --log-level
+    result = subprocess.run([str(BIN / "nbgrader"), *args, *quiet], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def notebook_path(base: Path, assignment: str) -> Path:
+    return base / assignment / f"{assignment}.ipynb"
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def region(source: str, begin: str, end: str) -> list[str]:
+    """The lines strictly between `### BEGIN <x>` and `### END <x>` markers."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines
+
+
+def without_markers(source: str) -> str:
+    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
+                     and "### END SOLUTION" not in line)
+
+
+def secret_lines(assignment: str, begin: str, end: str) -> set[str]:
+    """Distinctive lines of the solution (or hidden-test) regions, except those the instructions quote as hints."""
+    source = nbformat.read(notebook_path(ROOT / "solutions", assignment), as_version=4)
+    release = nbformat.read(notebook_path(ROOT / "exercises", assignment), as_version=4)
+    prose = "\n".join(cell.source for cell in release.cells if cell.cell_type == "markdown")
+    found = {line.strip() for cell in source.cells for line in region(cell.source, begin, end)}
+    return {line for line in found if len(line) >= 12 and not line.startswith("#") and line not in prose}
+
+
+def submission(assignment: str, student: str):
+    """The notebook a student hands in, made from the committed release."""
+    release = nbformat.read(notebook_path(ROOT / "exercises", assignment), as_version=4)
+    if student == "untouched":
+        return release
+    source = {grade_id(c): c for c in nbformat.read(notebook_path(ROOT / "solutions", assignment), as_version=4).cells}
+    for cell in release.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = without_markers(source[grade_id(cell)].source)
+    if student == "one_wrong":
+        cell_id, right, wrong, _ = WRONG[assignment]
+        cell = next(c for c in release.cells if grade_id(c) == cell_id)
+        assert right in cell.source, f"{assignment}: WRONG no longer matches the solution of {cell_id}"
+        cell.source = cell.source.replace(right, wrong)
+    return release
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    for assignment in ASSIGNMENTS:
+        shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
+    nbgrader("generate_assignment", "*", "--force", cwd=course)
+    return course
+
+
+@pytest.fixture(scope="module")
+def graded(course) -> dict:
+    """Autograde every student's every assignment; return {(student, assignment): {grade_id: (score, max)}}."""
+    for student in STUDENTS:
+        for assignment in ASSIGNMENTS:
+            path = notebook_path(course / "submitted" / student, assignment)
+            path.parent.mkdir(parents=True)
+            nbformat.write(submission(assignment, student), path)
+    nbgrader("autograde", "*", cwd=course)
+    from nbgrader.api import Gradebook
+
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for student in STUDENTS:
+            for assignment in ASSIGNMENTS:
+                notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+                scores[student, assignment] = {g.name: (g.score, g.max_score) for g in notebook.grades
+                                               if g.cell.cell_type == "code"}
+    return scores
+
+
+def test_release_is_what_generate_assignment_makes(course):
+    for assignment in ASSIGNMENTS:
+        committed = notebook_path(ROOT / "exercises", assignment).read_text()
+        fresh = notebook_path(course / "exercises", assignment).read_text()
+        assert fresh == committed, f"exercises/{assignment} is stale: run `make assignments` and commit it"
+    assert sorted(p.name for p in (ROOT / "exercises").iterdir() if p.is_dir()) == ASSIGNMENTS
+
+
+def test_solutions_pass_nbgrader_validate():
+    paths = [str(notebook_path(ROOT / "solutions", a)) for a in ASSIGNMENTS]
+    output = nbgrader("validate", *paths, cwd=ROOT).stdout
+    assert output.count("Success! Your notebook passes all the tests.") == len(paths), output[-3000:]
+
+
+def test_source_notebooks_are_clean_and_graded():
+    """No outputs in git; every graded cell has points; 10-20 points per assignment; test cells open with a docstring."""
+    for assignment in ASSIGNMENTS:
+        nb = nbformat.read(notebook_path(ROOT / "solutions", assignment), as_version=4)
+        total = 0
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, f"{assignment}: outputs committed"
+            if meta.get("grade"):
+                total += meta["points"]
+                if not meta.get("solution"):
+                    assert cell.source.startswith('"""') and meta["grade_id"].startswith("test_"), meta["grade_id"]
+        assert 10 <= total <= 20, f"{assignment} is worth {total} points"
+
+
+def autograded(scores):
+    return sum(score for score, _ in scores.values()), sum(points for _, points in scores.values())
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_perfect_student_gets_every_autograded_point(graded, assignment):
+    scores = graded["perfect", assignment]
+    lost = {name: s for name, s in scores.items() if s[0] != s[1]}
+    assert not lost, f"{assignment}: the solution loses points in {lost}"
+    assert autograded(scores)[1] > 0
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_gets_nothing(graded, assignment):
+    scores = graded["untouched", assignment]
+    assert autograded(scores)[0] == 0, f"{assignment}: free points in {scores}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_one_wrong_answer_loses_exactly_its_tasks_points(graded, assignment):
+    expected_failures = WRONG[assignment][3]
+    scores = graded["one_wrong", assignment]
+    assert expected_failures <= set(scores)
+    failed = {name for name, (score, points) in scores.items() if score != points}
+    assert failed == expected_failures
+    assert all(scores[name][0] == 0 for name in failed)
+
+
+def visible_text(html_text: str) -> str:
+    """The text a reader sees: tags dropped (syntax highlighting splits lines into spans), entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+def test_feedback_and_release_leak_no_hidden_test_or_solution(course, graded):
+    nbgrader("generate_feedback", "*", cwd=course)
+    for assignment in ASSIGNMENTS:
+        solution = secret_lines(assignment, "### BEGIN SOLUTION", "### END SOLUTION")
+        # a line the solution also contains (mu.grad.zero_()) is the student's own code in their feedback
+        solution_text = "\n".join(solution)
+        hidden = {line for line in secret_lines(assignment, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+                  if line not in solution_text}
+        assert hidden and solution
+        release = notebook_path(ROOT / "exercises", assignment).read_text()
+        release_text = "\n".join(c.source for c in nbformat.reads(release, as_version=4).cells if c.cell_type == "code")
+        assert not [line for line in hidden | solution if line in release_text], f"exercises/{assignment} leaks"
+        for student in STUDENTS:
+            page = course / "feedback" / student / assignment / f"{assignment}.html"
+            text = visible_text(page.read_text())
+            assert "BEGIN HIDDEN TESTS" not in text
+            leaked = [line for line in hidden if line in text]
+            assert not leaked, f"feedback of {student}/{assignment} shows hidden tests: {leaked[:3]}"
+            if student == "untouched":
+                leaked = [line for line in solution if line in text]
+                assert not leaked, f"feedback of {student}/{assignment} shows the solution: {leaked[:3]}"
+        # the one_wrong student failed a hidden test: the feedback says so without showing it
+        text = visible_text((course / "feedback" / "one_wrong" / assignment / f"{assignment}.html").read_text())
+        if any(name.endswith("_hidden") for name in WRONG[assignment][3]):
+            assert "a hidden test failed" in text
