@@ -417,7 +417,7 @@ def _grade_one(course: str, student: str, assignment: str, notebooks: dict[str, 
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     outcome = api.autograde(assignment, student, force=True, create=True)
     result = {"student": student, "assignment": assignment, "success": bool(outcome["success"]),
-              "error": "", "notebooks": {}, "timestamp": None}
+              "error": "", "notebooks": {}, "timestamp": None, "workdir": str(work)}
     if not outcome["success"]:
         lines = [ln for ln in (outcome.get("log", "") + "\n" + outcome.get("error", "")).splitlines() if ln.strip()]
         errors = [ln for ln in lines if ln.startswith("[ERROR]")]
@@ -488,13 +488,13 @@ def autograde(course: Path | str = ".", jobs: int = 1, *, log=print) -> tuple[di
     for problem in problems:
         log(f"preflight: {problem}")
 
-    failed = []
+    failed, workdirs = [], set()
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited kernels or sockets
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {
             pool.submit(_grade_one, str(course), s.student, s.assignment,
                         {name: nbformat.writes(nb) for name, nb in s.notebooks.items()}): s
-            for s in submissions
+            for s in sorted(submissions, key=lambda s: (s.assignment, s.student))  # spreads one student's slow notebooks
         }
         for future in concurrent.futures.as_completed(futures):
             s = futures[future]
@@ -502,6 +502,7 @@ def autograde(course: Path | str = ".", jobs: int = 1, *, log=print) -> tuple[di
                 result = future.result()
             except Exception as error:  # a worker that crashed outright
                 result = {"success": False, "error": f"{type(error).__name__}: {error}"}
+            workdirs.add(result.get("workdir"))
             if result["success"]:
                 _merge(db_url, result)
                 log(f"graded {s.student}/{s.assignment}")
@@ -509,10 +510,12 @@ def autograde(course: Path | str = ".", jobs: int = 1, *, log=print) -> tuple[di
                 failed.append(Problem(s.student, s.assignment, str(s.folder.relative_to(course)),
                                       f"nbgrader could not grade it: {result['error']}"))
                 log(f"FAILED {s.student}/{s.assignment}: {result['error']}")
-    return scores(db_url, [s for s in submissions]), problems + failed
+    for workdir in workdirs - {None}:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return scores(db_url), problems + failed
 
 
-def scores(db_url: str, submissions=None) -> dict:
+def scores(db_url: str) -> dict:
     """``{(student, assignment): (auto score, max score)}`` from the gradebook."""
     from nbgrader.api import Gradebook
 
