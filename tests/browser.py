@@ -143,6 +143,8 @@ def jupyterlab_server(root_dir: Path, work_dir: Path, *, timeout: float = 90):
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
                "--ServerApp.port_retries=0", "--LabApp.expose_app_in_browser=True",
                f"--LabApp.user_settings_dir={settings_dir}", f"--LabApp.workspaces_dir={work_dir / 'workspaces'}"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")  # CI containers run as root; the server refuses to start otherwise
     log_path = work_dir / "jupyterlab.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen(command, cwd=root_dir, env=env, stdout=log, stderr=subprocess.STDOUT)

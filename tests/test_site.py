@@ -345,7 +345,7 @@ _SET_ANSWERS_JS = f"""([path, answers]) => {{
   let replaced = 0;
   for (let i = 0; i < model.cells.length; i++) {{
     const cell = model.cells.get(i), nbgrader = cell.getMetadata('nbgrader') || {{}};
-    if (cell.type === 'code' && nbgrader.solution && answers[nbgrader.grade_id] !== undefined) {{
+    if (nbgrader.solution && answers[nbgrader.grade_id] !== undefined) {{
       cell.sharedModel.setSource(answers[nbgrader.grade_id]);
       replaced++;
     }}
@@ -363,11 +363,11 @@ def _wait_until_idle(page, path: str, timeout_ms: int) -> dict:
 
 
 def solution_answers(notebook: Path) -> dict[str, str]:
-    """The solution code of every autograded answer cell, by grade_id, without nbgrader's markers."""
+    """The solution of every answer cell (code and written), by grade_id, without nbgrader's markers."""
     answers = {}
     for cell in nbformat.read(notebook, as_version=4).cells:
         nbgrader = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and nbgrader.get("solution"):
+        if nbgrader.get("solution"):
             answers[nbgrader["grade_id"]] = "\n".join(
                 line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
                 and "### END SOLUTION" not in line)
