@@ -337,20 +337,23 @@ def test_feedback_shows_no_hidden_test(graded_class):
     course = graded_class["course"]
     run = run_wrapper(course, "feedback")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    hidden = set()
+    hidden, public = set(), set()
     for assignment in graded_class["assignments"]:
         for _, _, source in notebook_pairs(course, assignment):
-            lines = [ln.strip() for cell in source.cells for ln in grading.hidden_test_lines(cell.source)]
-            public = {ln.strip() for cell in source.cells for ln in cell.source.split("\n")} - set(lines)
-            # a line that also appears outside the hidden tests (in a solution, say) is no leak
-            hidden |= {ln for ln in lines if len(ln) > 12 and ln not in public}
+            for cell in source.cells:
+                region = grading.hidden_test_lines(cell.source)
+                hidden |= {ln.strip() for ln in region if len(ln.strip()) > 12}
+                public |= {ln.strip() for ln in cell.source.split("\n") if ln not in region}
+    hidden -= public  # a line that also appears outside the hidden tests (in a solution, say) is no leak
     assert hidden
     pages = list((course / "feedback").rglob("*.html"))
     assert len(pages) == len(graded_class["scores"])
     for page in pages:
         text = _visible_text(page.read_text(encoding="utf-8"))
         assert "HIDDEN TESTS" not in text, page
-        leaked = [line for line in hidden if line in text]
+        # whole lines, as code or as a numbered traceback line ("----> 5 assert ...")
+        shown = {re.sub(r"^(?:-*>\s*)?\d+\s", "", ln.strip()).strip() for ln in text.split("\n")}
+        leaked = [line for line in hidden if line in shown]
         assert not leaked, (page, leaked[:3])
     # The cheater fails hidden tests, so its feedback has tracebacks with the neutral message instead.
     demo = _visible_text((course / "feedback" / "cheater" / DEMO / f"{DEMO}.html").read_text(encoding="utf-8"))
