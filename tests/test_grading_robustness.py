@@ -78,7 +78,7 @@ def tamper_with_tests(nb):
     cells = []
     for i, cell in enumerate(nb.cells):
         if i == answer_indices(nb)[0]:
-            cells.append(new_code_cell("for i in range(1_000_000):\n    print(i)"))
+            cells.append(new_code_cell('print("\\n".join(map(str, range(1_000_000))))'))
         if i not in deleted:
             cells.append(cell)
         if i == tests[0]:
@@ -147,7 +147,6 @@ BUILDERS = {
     "rearranged": lambda nb, release: rearrange(nb),
     "endless_loop": lambda nb, release: endless_loop(nb),
     "kernel_dies": lambda nb, release: kernel_dies(nb),
-    "lazy": lambda nb, release: lazy(_copy(release)),
     "cheater": lambda nb, release: cheater(_copy(release)),
 }
 FILE_PROBLEMS = ["corrupt", "empty", "wrong_name", "wrong_folder"]
@@ -319,12 +318,11 @@ def test_huge_output_is_graded_and_stays_small(graded_class):
 
 @pytest.mark.slow
 def test_monkeypatched_checks_gain_no_points(graded_class):
-    course = graded_class["course"]
+    # Every answer of the cheater is wrong (the stubs return None), so any point would come from the patch.
     for assignment in graded_class["assignments"]:
-        honest, patched = (graded_class["scores"][(s, assignment)] for s in ("lazy", "cheater"))
-        assert patched == honest, assignment
-        assert total(patched) < autograded_points(course, assignment)
-    # The demo's hidden tests call mh.checks and torch.allclose: without the guard the patch would pass them.
+        patched = graded_class["scores"][("cheater", assignment)]
+        assert patched and {k: v or 0 for k, v in patched.items()} == dict.fromkeys(patched, 0), assignment
+    # The demo's hidden test calls mh.checks and torch.allclose: the patch would pass it without the guard.
     assert graded_class["scores"][("cheater", DEMO)][(DEMO, "test_mean_hidden")] == 0
 
 
