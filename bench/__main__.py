@@ -52,11 +52,14 @@ def main(argv: list[str]) -> int:
     results = {name: previous[name] for name in BENCHMARKS if name in previous}
     for name in names:
         print(f"running {name} ...", flush=True)
+        load_before = os.getloadavg()[0]
         start = time.perf_counter()
         figures = importlib.import_module(f"bench.{name}").run()
         results[name] = {
             "seconds": round(time.perf_counter() - start, 1),
             "measured_at": datetime.datetime.now().isoformat(timespec="seconds"),
+            # The machine is shared: a load average well above the core count slows every figure.
+            "load_average": round(max(load_before, os.getloadavg()[0]), 1),
             "figures": [f.as_dict() for f in figures],
         }
     RESULTS.write_text(json.dumps({

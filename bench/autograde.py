@@ -3,8 +3,9 @@
 In a private copy of the course: ``nbgrader generate_assignment`` for every
 assignment in ``solutions/``, then the solution notebooks are submitted by a
 "perfect" student and graded with ``nbgrader autograde`` (the real CLI, the
-course's ``nbgrader_config.py``). The score must be full marks, otherwise
-the timing measured a broken notebook.
+course's ``nbgrader_config.py``). Every autograded cell must score full
+marks, otherwise the timing measured a broken notebook; the written answers
+wait for a human and are not counted.
 
 The floor is what every graded notebook pays before its first answer cell: a
 kernel starting and running ``import torch, mle_helpers`` (through nbclient,
@@ -38,12 +39,14 @@ def kernel_floor_seconds() -> float:
     return statistics.median(times)
 
 
-def _score(root: Path, assignment: str) -> tuple[float, float]:
+def _auto_score(root: Path, assignment: str) -> tuple[float, float]:
+    """Points scored and possible on the autograded cells (manually graded answers left out)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission(assignment, STUDENT)
-        return submission.score, submission.max_score
+        grades = [grade for notebook in gradebook.find_submission(assignment, STUDENT).notebooks
+                  for grade in notebook.grades if grade.auto_score is not None]
+        return sum(g.auto_score for g in grades), sum(g.max_score for g in grades)
 
 
 def run() -> list[Figure]:
@@ -68,9 +71,10 @@ def run() -> list[Figure]:
                 problem = f"nbgrader failed (exit {generated.returncode or graded.returncode})"
                 print(tail(generated if generated.returncode else graded))
             else:
-                score, max_score = _score(root, assignment)
-                problem = "" if score == max_score else f"NOT FULL MARKS: {score:g} / {max_score:g}"
-            detail = problem or f"full marks; {per_notebook - floor:.1f} s above the floor"
+                score, max_score = _auto_score(root, assignment)
+                problem = "" if score == max_score else f"NOT FULL MARKS: {score:g} / {max_score:g} autograded points"
+            detail = problem or (f"{score:g} / {max_score:g} autograded points; "
+                                 f"{per_notebook - floor:.1f} s above the floor")
             figures.append(Figure(f"autograde.{assignment}", f"Autograde {assignment}, per notebook", per_notebook,
                                   "s", target=TARGET_SECONDS, detail=detail, failed=bool(problem)))
     return figures
