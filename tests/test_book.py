@@ -32,7 +32,10 @@ def test_a_cell_that_raises_fails_the_build(tmp_path, project_root):
     """The same configuration on a one-page book whose only cell raises must fail (-W makes it fatal)."""
     for name in ("_config.yml", "references.bib"):
         shutil.copy(project_root / name, tmp_path / name)
-    (tmp_path / "book").mkdir()
+    # The config refers to the book's own extension and static files; copy them too.
+    for folder in ("_ext", "_static"):
+        shutil.copytree(project_root / "book" / folder, tmp_path / "book" / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "book" / "intro.md").write_text(
         "---\njupytext:\n  text_representation: {extension: .md, format_name: myst, format_version: 0.13}\n"
         "kernelspec: {display_name: Python 3 (ipykernel), language: python, name: python3}\n---\n"
