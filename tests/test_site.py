@@ -112,6 +112,8 @@ def test_every_page_loads_cleanly_with_images_and_math(site, page):
                 problems.append(f"{url}: raw TeX on the page: {raw[:3]}")
         problems += [f"{url}: {p}" for p in page.evaluate(_IMAGE_PROBLEMS_JS)]
         page.evaluate("document.fonts.ready.then(() => true)")  # fonts are fetched late; wait for them
+        # The favicon and lazy assets load after "load"; leaving the page earlier aborts them (ERR_ABORTED).
+        page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
         problems += [f"{url}: {p}" for p in watch.take()]
     assert pages_with_math >= 1, "no page has math: the .math check would never run"
     assert not problems, f"{len(problems)} problems on {len(pages)} pages:\n" + "\n".join(problems)
