@@ -1,7 +1,7 @@
 """``python -m bench [name ...]``: run the benchmarks, print every figure with its target, save results.json.
 
-Names: grid, likelihood, ascent, build, autograde (default: all, in that
-order). Figures of benchmarks not run this time are kept from the previous
+Names: grid, likelihood, ascent, build, autograde, autograde_parallel
+(default: all, in that order). Figures of benchmarks not run this time are kept from the previous
 results.json, so one slow benchmark can be re-run alone.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 
 from .common import THREADS
 
-BENCHMARKS = ["grid", "likelihood", "ascent", "build", "autograde"]
+BENCHMARKS = ["grid", "likelihood", "ascent", "build", "autograde", "autograde_parallel"]
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
