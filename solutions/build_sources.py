@@ -60,11 +60,17 @@ def written(grade_id, points, text):
                                                               points=points))
 
 
+HIDDEN_NOTICE = "These tests are hidden: they run when your notebook is graded."
+
+
 def tests(grade_id, points, text):
     """Autograded test cell; it must open with a docstring and end without a bare expression."""
     text = _src(text)
     assert text.startswith('"""'), f"{grade_id}: a test cell opens with a docstring"
     assert grade_id.startswith("test_"), grade_id
+    if "### BEGIN HIDDEN TESTS" in text:
+        # The release keeps what precedes the marker: a docstring alone would be echoed as the cell's output.
+        text = text.replace("### BEGIN HIDDEN TESTS", f"print({HIDDEN_NOTICE!r})\n### BEGIN HIDDEN TESTS", 1)
     return nbformat.v4.new_code_cell(text, metadata=_meta(grade_id, grade=True, solution=False, locked=True,
                                                           points=points))
 

@@ -168,6 +168,19 @@ def test_source_notebooks_are_clean_and_graded():
         assert 10 <= total <= 20, f"{assignment} is worth {total} points"
 
 
+def test_no_released_test_cell_echoes_its_docstring():
+    """A student who runs a released test cell sees a result, not the cell's docstring repeated as Out[]."""
+    import ast
+
+    for assignment in ASSIGNMENTS:
+        nb = nbformat.read(notebook_path(ROOT / "exercises", assignment), as_version=4)
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution"):
+                last = ast.parse(cell.source).body[-1]
+                echoed = isinstance(last, ast.Expr) and isinstance(last.value, ast.Constant)
+                assert not echoed, f"{assignment}: {grade_id(cell)} ends with a bare docstring in the release"
+
+
 def autograded(scores):
     return sum(score for score, _ in scores.values()), sum(points for _, points in scores.values())
 

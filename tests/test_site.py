@@ -301,6 +301,9 @@ def test_theme_features_a_reader_expects(site, page):
     # Chapters are numbered in the sidebar ("3. Why the log").
     numbered = page.eval_on_selector_all("nav.bd-links a.reference.internal", "as => as.map(a => a.textContent.trim())")
     assert sum(bool(re.match(r"^\d+\.", t)) for t in numbered) >= 5, f"chapters are not numbered: {numbered[:8]}"
+    # The helpers' docstrings cite chapters by number ("Introduced in chapter 7"): the numbers must match.
+    ascent_link = page.eval_on_selector("nav.bd-links a[href$='gradient_ascent.html']", "a => a.textContent.trim()")
+    assert ascent_link.startswith("7."), f"gradient ascent is {ascent_link!r}; mle_helpers calls it chapter 7"
     page.screenshot(path=screenshot_path(root, "chapter_top.png"))
     figure = page.locator("article img").first
     if figure.count():
