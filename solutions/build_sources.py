@@ -107,7 +107,8 @@ def hidden(references, run, checks):
     )
 
 
-def write(assignment, cells):
+def source_notebook(assignment, cells):
+    """The nbgrader source notebook of one assignment, checked, not yet written."""
     nb = nbformat.v4.new_notebook(cells=cells, metadata={
         "kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
     ids = [c.metadata["nbgrader"]["grade_id"] for c in cells if "nbgrader" in c.metadata]
@@ -117,6 +118,11 @@ def write(assignment, cells):
     total = sum(c.metadata["nbgrader"].get("points", 0) for c in cells if "nbgrader" in c.metadata)
     nb.cells[0].source = nb.cells[0].source.replace("{points}", f"{total:g}")
     nbformat.validate(nb)
+    return nb
+
+
+def write(assignment, cells):
+    nb = source_notebook(assignment, cells)
     path = HERE / assignment / f"{assignment}.ipynb"
     path.parent.mkdir(exist_ok=True)
     nbformat.write(nb, path)

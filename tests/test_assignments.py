@@ -168,6 +168,22 @@ def test_source_notebooks_are_clean_and_graded():
         assert 10 <= total <= 20, f"{assignment} is worth {total} points"
 
 
+def test_sources_are_what_build_sources_writes():
+    """solutions/build_sources.py is where the assignments are written: an edit made only to a notebook
+    would be lost the next time the script runs, so the committed notebooks must be its output."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_sources", ROOT / "solutions" / "build_sources.py")
+    build_sources = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_sources)
+    for assignment in build_sources.ASSIGNMENTS:  # an assignment made by hand in JupyterLab is not in the script
+        expected = nbformat.writes(build_sources.source_notebook(assignment, build_sources.ASSIGNMENTS[assignment]()))
+        committed = notebook_path(ROOT / "solutions", assignment).read_text()
+        assert committed.rstrip() == expected.rstrip(), (
+            f"solutions/{assignment} differs from what solutions/build_sources.py writes: change the script, then "
+            "run .venv/bin/python solutions/build_sources.py && make assignments")
+
+
 def test_no_released_test_cell_echoes_its_docstring():
     """A student who runs a released test cell sees a result, not the cell's docstring repeated as Out[]."""
     import ast
