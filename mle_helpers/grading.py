@@ -25,7 +25,11 @@ with nbgrader so that one bad submission never stops the class:
    ``torch.allclose``, ``numpy.allclose``, ...) are restored, so a notebook
    that replaces them gains nothing; and a kernel that dies leaves the cells
    it ran graded and the rest failed, instead of failing the notebook.
-   A cell that runs past ``Execute.timeout`` is interrupted and fails.
+   A cell that runs past ``Execute.timeout`` is interrupted and fails. A cell
+   that ignores the interrupt (a bare ``except:`` inside an endless loop)
+   has its kernel stopped after ``INTERRUPT_GRACE`` seconds more, and is
+   graded like a kernel that died: otherwise the still-busy kernel would make
+   every later cell wait out its own timeout.
 
 ``feedback`` writes ``feedback/<student>/<assignment>/*.html`` without the
 hidden tests, and with every traceback frame that would quote a hidden-test
@@ -271,16 +275,34 @@ del __mle_grading_guard
 # Inside a function, so it defines no name a student forgot to import.
 WARM_UP_CODE = "def __mle_grading_warm_up():\n    import numpy, torch, mle_helpers\n__mle_grading_warm_up()\ndel __mle_grading_warm_up\n"
 WARM_UP_TIMEOUT = 300
+# Seconds an interrupted cell has to stop before its kernel is stopped instead.
+INTERRUPT_GRACE = 10
+KERNEL_STOPPED = "the cell ran past the time limit and ignored the interrupt (a bare `except:` in a loop?); its kernel was stopped"
 
 
 def _guarded_execute_class():
     """nbgrader's Execute, plus the guard before test cells and survival of a dead kernel."""
+    from queue import Empty
+
+    from jupyter_core.utils import ensure_async
     from nbclient.exceptions import DeadKernelError
     from nbformat.notebooknode import NotebookNode
     from nbgrader import utils
     from nbgrader.preprocessors import Execute
 
+    class KernelStopped(DeadKernelError):
+        """The kernel was stopped because its cell ignored the timeout's interrupt."""
+
     class GuardedExecute(Execute):
+        async def _async_handle_timeout(self, timeout, cell=None):
+            reply = await super()._async_handle_timeout(timeout, cell)  # interrupts the kernel
+            try:  # an interrupted cell answers on the shell channel; one that ignores it stays silent
+                await ensure_async(self.kc.shell_channel.get_msg(timeout=INTERRUPT_GRACE))
+            except Empty:
+                await ensure_async(self.km.shutdown_kernel(now=True))
+                raise KernelStopped(KERNEL_STOPPED) from None
+            return reply
+
         def preprocess(self, nb, resources=None, km=None):
             self._kernel_dead = False
             self._warm = False
@@ -315,12 +337,13 @@ def _guarded_execute_class():
                             output_type="error", ename="GradingGuardError", evalue=reason,
                             traceback=[f"GradingGuardError: could not restore the checking functions ({reason})"]))
                     return cell, resources
-                except DeadKernelError:
+                except DeadKernelError as error:
                     self._kernel_dead = True
                     self.log.warning("The kernel died in cell %d; later cells are not run", index)
-                    message = "the kernel died while this cell ran (e.g. os._exit or a crash)"
+                    message = (KERNEL_STOPPED if isinstance(error, KernelStopped)
+                               else "the kernel died while this cell ran (e.g. os._exit or a crash)")
             else:
-                message = "not run: the kernel died in an earlier cell"
+                message = "not run: the kernel died or was stopped in an earlier cell"
             cell.outputs = [NotebookNode(output_type="error", ename=KERNEL_DIED, evalue=message,
                                          traceback=[f"{KERNEL_DIED}: {message}"])]
             return cell, resources

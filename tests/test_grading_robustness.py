@@ -114,6 +114,13 @@ def endless_loop(nb):
     return nb
 
 
+def deaf_loop(nb):
+    """An endless loop whose bare ``except:`` swallows the KeyboardInterrupt of the timeout."""
+    cell = nb.cells[last_answer(nb)]
+    cell.source = "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except:\n        pass\n" + cell.source
+    return nb
+
+
 def kernel_dies(nb):
     nb.cells.insert(last_answer(nb), new_code_cell("import os\nos._exit(1)"))
     return nb
@@ -146,6 +153,7 @@ BUILDERS = {
     "tampered": lambda nb, release: tamper_with_tests(nb),
     "rearranged": lambda nb, release: rearrange(nb),
     "endless_loop": lambda nb, release: endless_loop(nb),
+    "deaf_loop": lambda nb, release: deaf_loop(nb),
     "kernel_dies": lambda nb, release: kernel_dies(nb),
     "cheater": lambda nb, release: cheater(_copy(release)),
 }
@@ -282,6 +290,20 @@ def test_endless_loop_is_stopped_its_task_scores_0_and_the_run_goes_on(graded_cl
             assert any(o.get("ename") == "CellTimeoutError" for o in loop.outputs), loop.outputs
             after = [c for c in nb.cells[last_answer(nb) + 1:] if is_test(c)]
             assert after and all(c.outputs for c in after)  # the cells after the loop did run
+
+
+@pytest.mark.slow
+def test_a_loop_that_ignores_the_interrupt_has_its_kernel_stopped(graded_class):
+    """Without the stop, the busy kernel makes every later cell wait out its timeout, then nbgrader gives up."""
+    course = graded_class["course"]
+    for assignment in graded_class["assignments"]:
+        perfect = graded_class["scores"][("perfect", assignment)]
+        got = graded_class["scores"][("deaf_loop", assignment)]
+        assert {k: v or 0 for k, v in got.items()} == expected_around(course, assignment, perfect, last_answer)
+        for path in (course / "autograded" / "deaf_loop" / assignment).glob("*.ipynb"):
+            nb = nbformat.read(path, 4)
+            loop = nb.cells[last_answer(nb)]
+            assert any("ignored the interrupt" in o.get("evalue", "") for o in loop.outputs), loop.outputs
 
 
 @pytest.mark.slow
