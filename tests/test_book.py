@@ -28,22 +28,47 @@ def test_mathjax_is_served_from_the_site_itself(built_book):
     assert not [s for s in scripts if s.startswith(("http:", "https:", "//"))], scripts
 
 
-def test_a_cell_that_raises_fails_the_build(tmp_path, project_root):
-    """The same configuration on a one-page book whose only cell raises must fail (-W makes it fatal)."""
+HEADER = ("---\njupytext:\n  text_representation: {extension: .md, format_name: myst, format_version: 0.13}\n"
+          "kernelspec: {display_name: Python 3 (ipykernel), language: python, name: python3}\n---\n")
+
+
+def one_page_book(root: Path, project_root: Path, docname: str, body: str) -> Path:
+    """A book with the course's configuration whose only page ``docname`` is ``body``."""
     for name in ("_config.yml", "references.bib"):
-        shutil.copy(project_root / name, tmp_path / name)
+        shutil.copy(project_root / name, root / name)
     # The config refers to the book's own extension and static files; copy them too.
     for folder in ("_ext", "_static"):
-        shutil.copytree(project_root / "book" / folder, tmp_path / "book" / folder,
+        shutil.copytree(project_root / "book" / folder, root / "book" / folder,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "book" / "intro.md").write_text(
-        "---\njupytext:\n  text_representation: {extension: .md, format_name: myst, format_version: 0.13}\n"
-        "kernelspec: {display_name: Python 3 (ipykernel), language: python, name: python3}\n---\n"
-        "# Broken\n\n```{code-cell} ipython3\nraise RuntimeError('this chapter is broken')\n```\n"
-    )
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
-    result = subprocess.run([str(BIN / "jupyter-book"), "build", str(tmp_path), "-W", "-n", "--keep-going"],
-                            capture_output=True, text=True, timeout=600)
+    (root / f"{docname}.md").write_text(HEADER + body)
+    (root / "_toc.yml").write_text(f"format: jb-book\nroot: {docname}\n")
+    return root
+
+
+def build(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "jupyter-book"), "build", str(root), "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_cell_that_raises_fails_the_build(tmp_path, project_root):
+    """The same configuration on a one-page book whose only cell raises must fail (-W makes it fatal)."""
+    one_page_book(tmp_path, project_root, "book/intro",
+                  "# Broken\n\n```{code-cell} ipython3\nraise RuntimeError('this chapter is broken')\n```\n")
+    result = build(tmp_path)
     assert result.returncode != 0
     assert "Executing notebook failed" in result.stdout + result.stderr
     assert "this chapter is broken" in (tmp_path / "_build/html/reports/book/intro.err.log").read_text()
+
+
+def test_the_performance_page_shows_the_latest_benchmark_results(tmp_path, project_root):
+    """After `make bench` rewrites bench/results.json, `make book` runs the page again (its code is unchanged)."""
+    one_page_book(tmp_path, project_root, "book/performance",
+                  "# Performance\n\n```{code-cell} ipython3\n"
+                  "from pathlib import Path\nprint('figure:', Path('../bench/results.json').read_text().strip())\n```\n")
+    (tmp_path / "bench").mkdir()
+    page = tmp_path / "_build" / "html" / "book" / "performance.html"
+    for figure in ("first-run", "second-run"):
+        (tmp_path / "bench" / "results.json").write_text(figure)
+        result = build(tmp_path)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+        assert f"figure: {figure}" in page.read_text(), figure
