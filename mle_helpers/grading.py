@@ -409,6 +409,8 @@ def _config(course: Path, work: Path | None = None):
             SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
         config.OverwriteCells.add_missing_cells = True
         config.Execute.interrupt_on_timeout = True
+        if "shutdown_kernel" not in config.Execute:
+            config.Execute.shutdown_kernel = "immediate"  # every output is in once the last cell ran
         if "iopub_timeout" not in config.Execute:
             config.Execute.iopub_timeout = 60  # output still arriving after the reply (a loaded machine, a huge print)
         config.LimitOutput.max_lines = 1000
