@@ -277,33 +277,33 @@ def test_reordered_and_merged_cells_are_graded_or_named(graded_class):
         assert graded or named, assignment
 
 
-@pytest.mark.slow
-def test_endless_loop_is_stopped_its_task_scores_0_and_the_run_goes_on(graded_class):
+def notebooks_cut_at_last_answer(graded_class, student):
+    """Assert that the student scores like the perfect student before the last answer and 0 from it on;
+    yield each of the student's autograded notebooks."""
     course = graded_class["course"]
     for assignment in graded_class["assignments"]:
         perfect = graded_class["scores"][("perfect", assignment)]
-        got = graded_class["scores"][("endless_loop", assignment)]
+        got = graded_class["scores"][(student, assignment)]
         assert {k: v or 0 for k, v in got.items()} == expected_around(course, assignment, perfect, last_answer)
-        for path in (course / "autograded" / "endless_loop" / assignment).glob("*.ipynb"):
-            nb = nbformat.read(path, 4)
-            loop = nb.cells[last_answer(nb)]
-            assert any(o.get("ename") == "CellTimeoutError" for o in loop.outputs), loop.outputs
-            after = [c for c in nb.cells[last_answer(nb) + 1:] if is_test(c)]
-            assert after and all(c.outputs for c in after)  # the cells after the loop did run
+        for path in (course / "autograded" / student / assignment).glob("*.ipynb"):
+            yield nbformat.read(path, 4)
+
+
+@pytest.mark.slow
+def test_endless_loop_is_stopped_its_task_scores_0_and_the_run_goes_on(graded_class):
+    for nb in notebooks_cut_at_last_answer(graded_class, "endless_loop"):
+        loop = nb.cells[last_answer(nb)]
+        assert any(o.get("ename") == "CellTimeoutError" for o in loop.outputs), loop.outputs
+        after = [c for c in nb.cells[last_answer(nb) + 1:] if is_test(c)]
+        assert after and all(c.outputs for c in after)  # the cells after the loop did run
 
 
 @pytest.mark.slow
 def test_a_loop_that_ignores_the_interrupt_has_its_kernel_stopped(graded_class):
     """Without the stop, the busy kernel makes every later cell wait out its timeout, then nbgrader gives up."""
-    course = graded_class["course"]
-    for assignment in graded_class["assignments"]:
-        perfect = graded_class["scores"][("perfect", assignment)]
-        got = graded_class["scores"][("deaf_loop", assignment)]
-        assert {k: v or 0 for k, v in got.items()} == expected_around(course, assignment, perfect, last_answer)
-        for path in (course / "autograded" / "deaf_loop" / assignment).glob("*.ipynb"):
-            nb = nbformat.read(path, 4)
-            loop = nb.cells[last_answer(nb)]
-            assert any("ignored the interrupt" in o.get("evalue", "") for o in loop.outputs), loop.outputs
+    for nb in notebooks_cut_at_last_answer(graded_class, "deaf_loop"):
+        loop = nb.cells[last_answer(nb)]
+        assert any("ignored the interrupt" in o.get("evalue", "") for o in loop.outputs), loop.outputs
 
 
 @pytest.mark.slow
