@@ -34,7 +34,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from ._subprocess import BIN, private_copy, tail, timed_run
-from .common import Figure
+from .common import Figure, submit_solved
 
 TARGET_SECONDS, FLOOR_REPEATS, STUDENT, CLASS_SIZE = 8.0, 3, "perfect", 4
 
@@ -69,13 +69,8 @@ def class_seconds_per_notebook(root: Path, assignments: list[str]) -> dict[str, 
     from mle_helpers import grading
 
     for assignment in assignments:
-        for path in sorted((root / "exercises" / assignment).glob("*.ipynb")):
-            solved = grading.solved_release(nbformat.read(path, 4),
-                                            nbformat.read(root / "solutions" / assignment / path.name, 4))
-            for i in range(CLASS_SIZE):
-                folder = root / "submitted" / f"class{i:02d}" / assignment
-                folder.mkdir(parents=True, exist_ok=True)
-                nbformat.write(solved, folder / path.name)
+        submit_solved(root, assignment, [f"class{i:02d}" for i in range(CLASS_SIZE)],
+                      release=root / "exercises", source=root / "solutions")
     events = []
 
     def log(line: str) -> None:

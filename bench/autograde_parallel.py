@@ -21,27 +21,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-
 from mle_helpers import grading
 
 try:
-    from .common import Figure
+    from .common import Figure, submit_solved
 except ImportError:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from bench.common import Figure
+    from bench.common import Figure, submit_solved
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_class(root: Path, assignment: str, students: int) -> Path:
     course = grading.scratch_course(root, [assignment], solutions=ROOT / "solutions")
-    for path in sorted((course / "release" / assignment).glob("*.ipynb")):
-        solved = grading.solved_release(nbformat.read(path, 4), nbformat.read(course / "source" / assignment / path.name, 4))
-        for i in range(students):
-            folder = course / "submitted" / f"student{i:03d}" / assignment
-            folder.mkdir(parents=True, exist_ok=True)
-            nbformat.write(solved, folder / path.name)
+    submit_solved(course, assignment, [f"student{i:03d}" for i in range(students)],
+                  release=course / "release", source=course / "source")
     return course
 
 

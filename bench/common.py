@@ -11,7 +11,7 @@ from . import THREADS
 
 torch.set_num_threads(THREADS)
 
-__all__ = ["Figure", "THREADS", "interleaved_medians", "median_seconds"]
+__all__ = ["Figure", "THREADS", "interleaved_medians", "median_seconds", "submit_solved"]
 
 
 @dataclass
@@ -90,3 +90,21 @@ def interleaved_medians(fns: dict, repeats: int) -> dict:
             fn()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def submit_solved(course, assignment: str, students: list[str], *, release, source) -> None:
+    """Each of ``students`` submits the solved release of ``assignment`` to ``course/submitted``.
+
+    ``release`` and ``source`` are the course's release and source folders (they hold
+    ``<assignment>/<notebook>.ipynb``); the solution code goes into the release's answer cells.
+    """
+    import nbformat
+
+    from mle_helpers import grading
+
+    for path in sorted((release / assignment).glob("*.ipynb")):
+        solved = grading.solved_release(nbformat.read(path, 4), nbformat.read(source / assignment / path.name, 4))
+        for student in students:
+            folder = course / "submitted" / student / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(solved, folder / path.name)
