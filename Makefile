@@ -10,6 +10,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 1
+# The venv's tools first on PATH: nbgrader runs `alembic` from it, and every recipe and test inherits it.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # One thread: the tensors here are small, and parallel grading workers must not oversubscribe the cores.
 export OMP_NUM_THREADS ?= 1
 
@@ -38,20 +40,21 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-# nbgrader calls `alembic` for its database, so the venv's bin/ must be on PATH.
+# solutions/<id>.md -> solutions/<id>/<id>.ipynb (nbgrader's source) -> exercises/<id>/ and gradebook.db
 assignments: $(STAMP)
+	$(BIN)/python -m instructor_grading.sources solutions
 	@for dir in solutions/*/; do \
-	  PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
+	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
 	done
 
 autograde: $(STAMP)
-	$(BIN)/python -m mle_helpers.grading autograde --jobs $(JOBS)
+	$(BIN)/python -m instructor_grading autograde --jobs $(JOBS)
 
 feedback: $(STAMP)
-	$(BIN)/python -m mle_helpers.grading feedback
+	$(BIN)/python -m instructor_grading feedback
 
 grades: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader export --to grades.csv --log-level=WARN
+	$(BIN)/nbgrader export --to grades.csv --log-level=WARN
 	@echo "wrote grades.csv"
 
 lab: $(STAMP)

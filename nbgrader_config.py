@@ -1,12 +1,15 @@
-"""nbgrader configuration of the course (see the Instructor guide).
+"""nbgrader configuration of the course: the only grading configuration (see the Instructor guide).
 
-Instructor sources live in solutions/<assignment>/, the student release that
-`make assignments` generates in exercises/<assignment>/. Submissions go to
-submitted/<student>/<assignment>/; autograded/ and feedback/ are nbgrader's
-defaults. Run nbgrader from the repository root so it finds this file.
+nbgrader's CLI, formgrader and `make autograde` / `make feedback` all read this
+file, so they grade and write feedback identically. Run nbgrader from the
+repository root so that it finds it.
+
+Instructor sources: solutions/<assignment>/ (written from solutions/<assignment>.md
+by `make assignments`); the student release: exercises/<assignment>/. Submissions
+go to submitted/<student>/<assignment>/; autograded/ and feedback/ are nbgrader's
+defaults.
 """
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from instructor_grading.config import autograde_preprocessors, feedback_preprocessors, sanitize_preprocessors
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -14,38 +17,26 @@ c.CourseDirectory.course_id = "mle-pytorch"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 
+# Execute replaced by GuardedExecute: comparison functions restored before every test cell, a dead
+# kernel keeps the grades of the cells it ran, a kernel that ignores the timeout's interrupt is stopped.
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
 # A cell that runs longer than this is stopped (an endless loop scores 0 for that task only).
-# A solution notebook needs under 20 s in all; 60 s leaves room for a loaded machine, where
-# importing torch and matplotlib in the first cell alone can take 20 s.
+# A solution notebook needs under 20 s in all; 60 s leaves room for a loaded machine.
 c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+# Output still arriving after the reply (a loaded machine, a huge print) is waited for this long.
+c.Execute.iopub_timeout = 60
 # Once the last cell has run, every output is in: kill the kernel rather than wait for it to
 # exit by itself (saves 0.5-1 s per notebook, which is 2-3 minutes for a class of 200).
 c.Execute.shutdown_kernel = "immediate"
+# A million printed lines are cut to this many, so the autograded notebook stays small.
+c.LimitOutput.max_lines = 1000
 # A deleted test cell is put back from the gradebook and graded.
 c.OverwriteCells.add_missing_cells = True
+# DeduplicateIds replaced by DeduplicateGradeIds: nbgrader's own fails the whole submission
+# together with add_missing_cells when a student copied a graded cell.
+c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
 
-
-class HideHiddenTestOutput(NbGraderPreprocessor):  # nbgrader's base is enabled by default
-    """In feedback, replace what a test cell with hidden tests printed by one line.
-
-    A failing hidden assert leaves a traceback that quotes the hidden lines
-    (and their expected values); ClearHiddenTests only clears the source.
-    This runs first, while the autograded source still holds the hidden
-    region, so it can tell which cells to clean. The cell keeps an error
-    output, so the feedback still shows that it failed.
-    """
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and "BEGIN HIDDEN TESTS" in cell.source:
-            failed = [out for out in cell.get("outputs", []) if out.output_type == "error"
-                      or (out.output_type == "stream" and out.name == "stderr")]
-            cell.outputs = []
-            if failed:
-                name = failed[0].get("ename", "Error")
-                cell.outputs.append({"output_type": "error", "ename": name, "evalue": "hidden test failed",
-                                     "traceback": [f"{name}: a hidden test failed (its details are not shown)"]})
-        return cell, resources
-
-
-# Feedback: grades, then no hidden test (neither its source nor its traceback) in the HTML.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTestOutput, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback: ClearHiddenTests replaced by HideHiddenTests, which also removes every traceback
+# line that quotes a hidden test.
+c.GenerateFeedback.preprocessors = feedback_preprocessors()

@@ -24,10 +24,8 @@ def private_copy(destination: Path) -> Path:
 
 
 def environment() -> dict:
-    """The environment for a subprocess: the venv first on PATH (nbgrader runs alembic from it),
-    pinned threads, and figures enabled (no MPLBACKEND)."""
+    """The environment for a subprocess: pinned threads, and figures enabled (no MPLBACKEND)."""
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
-    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
     env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(THREADS)
     return env
 

@@ -15,7 +15,7 @@ optimiser is made (about 2 s); its floor includes that.
 
 The target applies to what an instructor pays per notebook when grading a
 class: ``CLASS_SIZE`` perfect students per assignment graded in one
-``make autograde`` run (``mle_helpers.grading.autograde``, one job). With one
+``make autograde`` run (``instructor_grading.workers.autograde``, one job). With one
 worker the submissions are graded one after another in the order of
 (assignment, student), so the time between two "graded" lines is the cost
 of one notebook; the median of those intervals is the figure. The one-off
@@ -66,7 +66,7 @@ def _auto_score(root: Path, assignment: str) -> tuple[float, float]:
 
 def class_seconds_per_notebook(root: Path, assignments: list[str]) -> dict[str, float]:
     """Median seconds between consecutive "graded" lines of one ``make autograde`` run, per assignment."""
-    from mle_helpers import grading
+    from instructor_grading.workers import autograde
 
     for assignment in assignments:
         submit_solved(root, assignment, [f"class{i:02d}" for i in range(CLASS_SIZE)],
@@ -77,7 +77,7 @@ def class_seconds_per_notebook(root: Path, assignments: list[str]) -> dict[str, 
         if line.startswith("graded "):
             events.append((time.perf_counter(), line.split()[1].split("/")[1]))
 
-    table, problems = grading.autograde(root, 1, log=log)
+    table, problems = autograde(root, 1, log=log)
     if problems:
         raise RuntimeError(f"make autograde reported problems: {[str(p) for p in problems]}")
     short = sorted({key for key, score in table.items() if score != table[(STUDENT, key[1])]})

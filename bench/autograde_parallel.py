@@ -5,8 +5,8 @@ the first assignment, 2 jobs), or alone, from the repository root::
 
     python bench/autograde_parallel.py [--assignment ID] [--students 20] [--jobs 2]
 
-In two scratch courses (see ``mle_helpers.grading.scratch_course``) the same
-class is graded by ``python -m mle_helpers.grading autograde``: every
+In two scratch courses (see ``instructor_grading.scratch.scratch_course``) the same
+class is graded by ``python -m instructor_grading autograde``: every
 student submits the solved release of one assignment (default: the first in
 solutions/). It prints the seconds per notebook of each run, the ratio, and
 checks that both runs gave every student the same grade.
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mle_helpers import grading
+from instructor_grading import scratch, scores
 
 try:
     from .common import Figure, submit_solved
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_class(root: Path, assignment: str, students: int) -> Path:
-    course = grading.scratch_course(root, [assignment], solutions=ROOT / "solutions")
+    course = scratch.scratch_course(root, [assignment], solutions=ROOT / "solutions")
     submit_solved(course, assignment, [f"student{i:03d}" for i in range(students)],
                   release=course / "release", source=course / "source")
     return course
@@ -41,10 +41,9 @@ def build_class(root: Path, assignment: str, students: int) -> Path:
 
 def grade(course: Path, jobs: int) -> float:
     """Wall-clock seconds of one `autograde --jobs N` run over the whole class."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "mle_helpers.grading", "autograde", "--jobs", str(jobs),
-                          "--course", str(course)], capture_output=True, text=True, env=env)
+    run = subprocess.run([sys.executable, "-m", "instructor_grading", "autograde", "--jobs", str(jobs),
+                          "--course", str(course)], capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if run.returncode != 0:
         sys.exit(f"autograde --jobs {jobs} failed (exit {run.returncode}):\n{run.stdout[-3000:]}{run.stderr[-3000:]}")
@@ -59,7 +58,7 @@ def measure(assignment: str, students: int, jobs: int) -> tuple[float, float, li
             course = build_class(Path(tmp) / f"jobs{n_jobs}", assignment, students)
             notebooks = len(list((course / "submitted").rglob("*.ipynb")))
             seconds = grade(course, n_jobs)
-            runs[n_jobs] = (seconds / notebooks, grading.scores(f"sqlite:///{course / 'gradebook.db'}"))
+            runs[n_jobs] = (seconds / notebooks, scores.scores(f"sqlite:///{course / 'gradebook.db'}"))
     (serial, serial_scores), (parallel, parallel_scores) = runs[1], runs[jobs]
     if serial_scores != parallel_scores:
         sys.exit("the serial and parallel runs gave different grades")
@@ -68,7 +67,7 @@ def measure(assignment: str, students: int, jobs: int) -> tuple[float, float, li
 
 def _first_assignment() -> str:
     solutions = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
-    return solutions[0] if solutions else grading.DEMO_ASSIGNMENT
+    return solutions[0] if solutions else scratch.DEMO_ASSIGNMENT
 
 
 def run(students: int = 20, jobs: int = 2) -> list[Figure]:

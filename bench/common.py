@@ -100,10 +100,10 @@ def submit_solved(course, assignment: str, students: list[str], *, release, sour
     """
     import nbformat
 
-    from mle_helpers import grading
+    from instructor_grading.regions import solved_release
 
     for path in sorted((release / assignment).glob("*.ipynb")):
-        solved = grading.solved_release(nbformat.read(path, 4), nbformat.read(source / assignment / path.name, 4))
+        solved = solved_release(nbformat.read(path, 4), nbformat.read(source / assignment / path.name, 4))
         for student in students:
             folder = course / "submitted" / student / assignment
             folder.mkdir(parents=True, exist_ok=True)

@@ -140,7 +140,6 @@ def jupyterlab_server(root_dir: Path, work_dir: Path, *, timeout: float = 90):
         (settings_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (settings_dir / name).write_text(json.dumps(values))
     env = {**os.environ,
-           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # nbgrader runs venv tools (alembic)
            "JUPYTER_CONFIG_DIR": str(work_dir / "config"),
            "JUPYTER_RUNTIME_DIR": str(work_dir / "runtime")}
     env.pop("MPLBACKEND", None)

@@ -11,6 +11,7 @@ there, three students submit every assignment, and one `nbgrader autograde
 """
 from __future__ import annotations
 
+import ast
 import html
 import os
 import re
@@ -21,6 +22,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+from instructor_grading.regions import HIDDEN_TESTS, SOLUTION, region_lines, solved_release
+from instructor_grading.sources import source_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -47,7 +51,7 @@ pytestmark = pytest.mark.slow
 
 
 def nbgrader(*args, cwd):
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "MPLBACKEND": "Agg"}
     quiet = [] if args[0] == "validate" else ["--log-level=WARN"]  # validate has no --log-level
     result = subprocess.run([str(BIN / "nbgrader"), *args, *quiet], cwd=cwd, env=env,
                             capture_output=True, text=True, timeout=1200)
@@ -63,30 +67,12 @@ def grade_id(cell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-def region(source: str, begin: str, end: str) -> list[str]:
-    """The lines strictly between `### BEGIN <x>` and `### END <x>` markers."""
-    lines, inside = [], False
-    for line in source.splitlines():
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif inside:
-            lines.append(line)
-    return lines
-
-
-def without_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if "### BEGIN SOLUTION" not in line
-                     and "### END SOLUTION" not in line)
-
-
-def secret_lines(assignment: str, begin: str, end: str) -> set[str]:
+def secret_lines(assignment: str, delimiters: tuple[str, str]) -> set[str]:
     """Distinctive lines of the solution (or hidden-test) regions, except those the instructions quote as hints."""
     source = nbformat.read(notebook_path(ROOT / "solutions", assignment), as_version=4)
     release = nbformat.read(notebook_path(ROOT / "exercises", assignment), as_version=4)
     prose = "\n".join(cell.source for cell in release.cells if cell.cell_type == "markdown")
-    found = {line.strip() for cell in source.cells for line in region(cell.source, begin, end)}
+    found = {line.strip() for cell in source.cells for line in region_lines(cell.source, delimiters)}
     return {line for line in found if len(line) >= 12 and not line.startswith("#") and line not in prose}
 
 
@@ -95,10 +81,7 @@ def submission(assignment: str, student: str):
     release = nbformat.read(notebook_path(ROOT / "exercises", assignment), as_version=4)
     if student == "untouched":
         return release
-    source = {grade_id(c): c for c in nbformat.read(notebook_path(ROOT / "solutions", assignment), as_version=4).cells}
-    for cell in release.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = without_markers(source[grade_id(cell)].source)
+    release = solved_release(release, nbformat.read(notebook_path(ROOT / "solutions", assignment), as_version=4))
     if student == "one_wrong":
         cell_id, right, wrong, _ = WRONG[assignment]
         cell = next(c for c in release.cells if grade_id(c) == cell_id)
@@ -152,42 +135,53 @@ def test_solutions_pass_nbgrader_validate():
     assert output.count("Success! Your notebook passes all the tests.") == len(paths), output[-3000:]
 
 
-def test_source_notebooks_are_clean_and_graded():
-    """No outputs in git; every graded cell has points; 10-20 points per assignment; test cells open with a docstring."""
+def test_source_notebooks_are_what_the_markdown_sources_make():
+    """solutions/<id>.md is what a maintainer edits: the committed nbgrader source must be written from it."""
+    sources = sorted((ROOT / "solutions").glob("*.md"))
+    assert [md.stem for md in sources] == ASSIGNMENTS, "every assignment needs exactly one solutions/<id>.md"
+    for md in sources:
+        committed = notebook_path(ROOT / "solutions", md.stem).read_text()
+        assert committed == nbformat.writes(source_notebook(md)) + "\n", (
+            f"solutions/{md.stem}/{md.stem}.ipynb differs from solutions/{md.stem}.md: run `make assignments` "
+            "and commit both (edit the .md, not the notebook)")
+
+
+def test_assignment_folders_hold_nothing_but_the_notebook():
+    """nbgrader copies every other file of solutions/<id>/ into the student release."""
+    for assignment in ASSIGNMENTS:
+        files = sorted(str(p.relative_to(ROOT / "solutions" / assignment))
+                       for p in (ROOT / "solutions" / assignment).rglob("*") if "__pycache__" not in p.parts)
+        assert files == [f"{assignment}.ipynb"], f"solutions/{assignment}/ would release {files}"
+
+
+def test_assignment_sources_keep_nbgrader_invariants():
+    """No outputs in git; unique grade ids; points on every graded cell and the stated total right;
+    answer cells with solution markers; test cells named test_* that open with a docstring."""
     for assignment in ASSIGNMENTS:
         nb = nbformat.read(notebook_path(ROOT / "solutions", assignment), as_version=4)
+        where = f"solutions/{assignment}.md"
+        ids = [cell.metadata.nbgrader["grade_id"] for cell in nb.cells if "nbgrader" in cell.metadata]
+        assert len(ids) == len(set(ids)), f"{where}: a grade_id appears twice in {ids}"
         total = 0
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type == "code":
-                assert cell.outputs == [] and cell.execution_count is None, f"{assignment}: outputs committed"
+                assert cell.outputs == [] and cell.execution_count is None, f"{where}: outputs committed"
+            if meta.get("solution") and cell.cell_type == "code":
+                assert region_lines(cell.source, SOLUTION), f"{where}: answer {meta['grade_id']} has no solution region"
             if meta.get("grade"):
+                assert isinstance(meta.get("points"), (int, float)) and meta["points"] > 0, f"{where}: {meta}"
                 total += meta["points"]
                 if not meta.get("solution"):
-                    assert cell.source.startswith('"""') and meta["grade_id"].startswith("test_"), meta["grade_id"]
-        assert 10 <= total <= 20, f"{assignment} is worth {total} points"
-
-
-def test_sources_are_what_build_sources_writes():
-    """solutions/build_sources.py is where the assignments are written: an edit made only to a notebook
-    would be lost the next time the script runs, so the committed notebooks must be its output."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("build_sources", ROOT / "solutions" / "build_sources.py")
-    build_sources = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build_sources)
-    for assignment in build_sources.ASSIGNMENTS:  # an assignment made by hand in JupyterLab is not in the script
-        expected = nbformat.writes(build_sources.source_notebook(assignment, build_sources.ASSIGNMENTS[assignment]()))
-        committed = notebook_path(ROOT / "solutions", assignment).read_text()
-        assert committed.rstrip() == expected.rstrip(), (
-            f"solutions/{assignment} differs from what solutions/build_sources.py writes: change the script, then "
-            "run .venv/bin/python solutions/build_sources.py && make assignments")
+                    body = ast.parse(cell.source).body
+                    docstring = body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    assert docstring and meta["grade_id"].startswith("test_"), f"{where}: {meta['grade_id']}"
+        assert 10 <= total <= 20, f"{where} is worth {total} points"
+        assert f"Worth **{total:g} points**" in nb.cells[0].source, f"{where}: its title cell states another total"
 
 
 def test_no_released_test_cell_echoes_its_docstring():
     """A student who runs a released test cell sees a result, not the cell's docstring repeated as Out[]."""
-    import ast
-
     for assignment in ASSIGNMENTS:
         nb = nbformat.read(notebook_path(ROOT / "exercises", assignment), as_version=4)
         for cell in nb.cells:
@@ -233,10 +227,10 @@ def visible_text(html_text: str) -> str:
 def test_feedback_and_release_leak_no_hidden_test_or_solution(course, graded):
     nbgrader("generate_feedback", "*", cwd=course)
     for assignment in ASSIGNMENTS:
-        solution = secret_lines(assignment, "### BEGIN SOLUTION", "### END SOLUTION")
+        solution = secret_lines(assignment, SOLUTION)
         # a line the solution also contains (mu.grad.zero_()) is the student's own code in their feedback
         solution_text = "\n".join(solution)
-        hidden = {line for line in secret_lines(assignment, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+        hidden = {line for line in secret_lines(assignment, HIDDEN_TESTS)
                   if line not in solution_text}
         assert hidden and solution
         release = notebook_path(ROOT / "exercises", assignment).read_text()
@@ -255,3 +249,40 @@ def test_feedback_and_release_leak_no_hidden_test_or_solution(course, graded):
         text = visible_text((course / "feedback" / "one_wrong" / assignment / f"{assignment}.html").read_text())
         if any(name.endswith("_hidden") for name in WRONG[assignment][3]):
             assert "a hidden test failed" in text
+
+
+def test_make_autograde_gives_the_grades_of_nbgrader_autograde(course, graded):
+    """`make autograde` (parallel workers) and plain `nbgrader autograde` read one configuration:
+    re-grading the same class through the wrapper gives every cell the same score."""
+    run = subprocess.run([sys.executable, "-m", "instructor_grading", "autograde", "--jobs", "2", "--course", str(course)],
+                         env={**os.environ, "MPLBACKEND": "Agg"}, capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for (student, assignment), scores in graded.items():
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            again = {g.name: (g.score, g.max_score) for g in notebook.grades if g.cell.cell_type == "code"}
+            assert again == scores, f"{student}/{assignment}: nbgrader gave {scores}, make autograde {again}"
+
+
+def test_every_route_reads_the_course_executor_and_feedback_sanitiser():
+    """nbgrader_config.py installs the course's classes into nbgrader's own default lists, so the CLI,
+    formgrader and make all use them, and nbgrader's other default preprocessors stay."""
+    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.preprocessors import ClearHiddenTests, Execute
+    from traitlets.config import PyFileConfigLoader
+
+    from instructor_grading.execute import GuardedExecute
+    from instructor_grading.feedback import HideHiddenTests
+    from instructor_grading.preflight import DeduplicateGradeIds
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    autograde = config.Autograde.autograde_preprocessors
+    defaults = Autograde.class_traits()["autograde_preprocessors"].default()
+    assert autograde == [GuardedExecute if p is Execute else p for p in defaults]
+    assert DeduplicateGradeIds in config.Autograde.sanitize_preprocessors
+    feedback = config.GenerateFeedback.preprocessors
+    assert HideHiddenTests in feedback and ClearHiddenTests not in feedback
+    assert set(GenerateFeedback.class_traits()["preprocessors"].default()) <= set(feedback)
+    assert config.OverwriteCells.add_missing_cells is True

@@ -8,47 +8,24 @@ loses its figures' alt text fails here.
 """
 from __future__ import annotations
 
-import ast
-import json
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import optimize, stats
 
 import mle_helpers as mh
+from pages import Page
 
 pytestmark = pytest.mark.slow
 
 PAGES = ("multivariate_gaussian", "linear_regression", "bernoulli")
 
 
-def _glued(root: Path, page: str) -> dict:
-    """The values a page glued, as Python objects (parsed from their text/plain repr)."""
-    executed = root / "_build" / "jupyter_execute" / "book"
-    glue_file = executed / f"{page}.glue.json"
-    if glue_file.exists():
-        outputs = json.loads(glue_file.read_text()).values()
-    else:  # older myst-nb keeps glue outputs inside the executed notebook
-        notebook = json.loads((executed / f"{page}.ipynb").read_text())
-        outputs = [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
-    values = {}
-    for output in outputs:
-        name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-        if name:
-            values[name] = ast.literal_eval(output["data"]["text/plain"])
-    return values
-
-
 @pytest.fixture(scope="module")
 def glued(built_book):
-    return {page: _glued(built_book, page) for page in PAGES}
-
-
-def _html(root: Path, page: str) -> str:
-    return (root / "_build" / "html" / "book" / f"{page}.html").read_text()
+    return {page: Page(built_book, page).glued() for page in PAGES}
 
 
 # ---------------------------------------------------------------- chapter 6
@@ -86,10 +63,9 @@ def test_bernoulli_credible_interval_matches_beta_quantiles(glued):
 
 
 def test_bernoulli_page_states_the_convention_and_tabulates_both_readings(built_book):
-    html = _html(built_book, "bernoulli")
-    text = re.sub(r"<[^>]+>", " ", html)
-    assert re.search(r"names the\s+mean\s+.*?and\s+the\s+variance", text, re.S), "the variance convention is not stated"
-    table = re.search(r"<table.*?</table>", html, re.S).group(0)
+    page = Page(built_book, "bernoulli")
+    assert re.search(r"names the\s+mean\s+.*?and\s+the\s+variance", page.text, re.S), "the variance convention is not stated"
+    table = re.search(r"<table.*?</table>", page.html, re.S).group(0)
     rows = [re.sub(r"<[^>]+>", " ", row) for row in re.findall(r"<tr.*?</tr>", table, re.S)]
     variance_row = next(r for r in rows if "variance 0.1" in r)
     sd_row = next(r for r in rows if "standard deviation 0.1" in r)
@@ -147,18 +123,17 @@ def test_linear_regression_small_sample_variance_is_biased_by_n_minus_two_over_n
 # ---------------------------------------------------------------- all three pages
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_page_runs_clean_and_its_figures_are_described(built_book, page):
+@pytest.mark.parametrize("name", PAGES)
+def test_page_runs_clean_and_its_figures_are_described(built_book, name):
     """No stderr or error output in any cell; every figure has a caption and real alt text."""
-    notebook = json.loads((built_book / "_build" / "jupyter_execute" / "book" / f"{page}.ipynb").read_text())
-    outputs = [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
-    assert not [o for o in outputs if o["output_type"] == "error" or o.get("name") == "stderr"]
-    html = _html(built_book, page)
-    images = re.findall(r"<img[^>]*>", html)
+    page = Page(built_book, name)
+    assert page.printed, f"{name}: no printed output found; has the page layout changed?"
+    assert not page.outputs("stderr") and not page.outputs("traceback")
+    images = re.findall(r"<img[^>]*>", page.html)
     figures = [img for img in images if "_images/" in img]
-    assert figures, f"{page} shows no figure"
+    assert figures, f"{name} shows no figure"
     for img in figures:
         alt = re.search(r'alt="([^"]*)"', img).group(1)
-        assert len(alt) > 40 and not alt.endswith(".png"), f"{page}: weak alt text {alt!r}"
-    assert html.count("<figcaption") == len(figures)
-    assert "Assignment ps1_closed_form" in re.sub(r"<[^>]+>|\s+", " ", html), f"{page} does not point to its assignment"
+        assert len(alt) > 40 and not alt.endswith(".png"), f"{name}: weak alt text {alt!r}"
+    assert page.html.count("<figcaption") == len(figures)
+    assert "Assignment ps1_closed_form" in page.text, f"{name} does not point to its assignment"

@@ -8,21 +8,19 @@ setup, update the constants here along with it.
 """
 from __future__ import annotations
 
-import html
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
 import mle_helpers as mh
+from pages import NUMBER, Page
 
 pytestmark = pytest.mark.slow
 
 CHAPTERS = ("likelihood", "why_log", "gaussian")
-NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?|nan)"
 
 # The setups the pages state (see the cell that draws the data on each page).
 LIKELIHOOD_READINGS = dict(n=6, mu=3.0, cov=1.0, seed=7)
@@ -31,55 +29,21 @@ WHY_LOG_SAMPLE = dict(n=10_000, mu=0.0, cov=1.0, seed=2)
 GAUSSIAN_SAMPLE = dict(n=200, mu=2.0, cov=2.25, seed=11)
 
 
-def _html(root: Path, name: str) -> str:
-    return (root / "_build" / "html" / "book" / f"{name}.html").read_text()
-
-
-def _outputs(root: Path, name: str, kind: str) -> list[str]:
-    """The text of every cell output of one kind ("stream", "stderr", "traceback") on a built page.
-
-    Read from the HTML, not from ``_build/jupyter_execute``: when myst-nb takes a
-    page from its execution cache it writes that notebook *without* outputs.
-    """
-    blocks = re.findall(r'<div class="output ' + kind + r'[^"]*"><div class="highlight"><pre>(.*?)</pre>',
-                        _html(root, name), flags=re.DOTALL)
-    return [html.unescape(re.sub(r"<[^>]+>", "", block)) for block in blocks]
-
-
-def _stdout(root: Path, name: str) -> str:
-    """Everything the chapter's cells printed, in order."""
-    return "".join(_outputs(root, name, "stream"))
-
-
-def _page_text(root: Path, name: str) -> str:
-    """The visible text of a built page, tags stripped, whitespace collapsed."""
-    raw = _html(root, name)
-    main = raw[raw.index('<main'):] if "<main" in raw else raw
-    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", main)).split())
-    return re.sub(r" ([,.;:])", r"\1", text)  # a tag boundary is not a space before punctuation
-
-
-def _printed(text: str, label: str) -> float:
-    """The number printed right after ``label`` (a literal prefix) in a chapter's output."""
-    match = re.search(re.escape(label) + r"\s*" + NUMBER, text)
-    assert match, f"the chapter no longer prints {label!r}"
-    return float(match.group(1))
-
-
 def _sample(setup: dict) -> np.ndarray:
     return mh.data.sample_gaussian(setup["n"], setup["mu"], setup["cov"], seed=setup["seed"]).numpy()
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_cells_write_nothing_to_stderr(built_book, name):
-    assert _stdout(built_book, name), f"{name}: no printed output found; has the page layout changed?"
+    page = Page(built_book, name)
+    assert page.printed, f"{name}: no printed output found; has the page layout changed?"
     for kind in ("stderr", "traceback"):
-        assert not _outputs(built_book, name, kind), f"{name}: a cell wrote {kind}: {_outputs(built_book, name, kind)}"
+        assert not page.outputs(kind), f"{name}: a cell wrote {kind}: {page.outputs(kind)}"
 
 
 @pytest.mark.parametrize("name, figures", [("likelihood", 2), ("why_log", 2), ("gaussian", 3)])
 def test_every_figure_has_a_caption_and_real_alt_text(built_book, name, figures):
-    raw = _html(built_book, name)
+    raw = Page(built_book, name).html
     alts = re.findall(r'<img alt="([^"]*)"[^>]*src="\.\./_images/', raw)
     assert len(alts) == figures, f"{name}: expected {figures} figures, found {len(alts)}"
     for alt in alts:
@@ -88,70 +52,72 @@ def test_every_figure_has_a_caption_and_real_alt_text(built_book, name, figures)
 
 
 def test_likelihood_peak_is_the_sample_mean(built_book):
-    out, page = _stdout(built_book, "likelihood"), _page_text(built_book, "likelihood")
+    page = Page(built_book, "likelihood")
     x = _sample(LIKELIHOOD_READINGS)
-    grid_max = _printed(out, "grid maximiser of L(mu):")
-    step = _printed(out, "(grid step")
-    assert _printed(out, "sample mean of the readings:") == pytest.approx(x.mean(), abs=5e-4)
+    [grid_max] = page.stated("grid maximiser of L(mu): {}", "printed")
+    [step] = page.stated("(grid step {}", "printed")
+    assert page.stated("sample mean of the readings: {}", "printed") == pytest.approx([x.mean()], abs=5e-4)
     assert abs(grid_max - x.mean()) <= step / 2 + 5e-4
     # The prose quotes the same two numbers the cell printed.
-    assert f"The best grid point is {grid_max:.3f} and the average of the readings is {x.mean():.3f}" in page
+    assert f"The best grid point is {grid_max:.3f} and the average of the readings is {x.mean():.3f}" in page.text
 
 
 def test_likelihood_values_and_area(built_book):
-    out, page = _stdout(built_book, "likelihood"), _page_text(built_book, "likelihood")
+    page = Page(built_book, "likelihood")
     x = _sample(LIKELIHOOD_READINGS)
     for mu in LIKELIHOOD_CANDIDATES:
         expected = np.prod(stats.norm.pdf(x, loc=mu, scale=1.0))
-        assert _printed(out, f"mu = {mu}: likelihood =") == pytest.approx(expected, rel=1e-3)
+        assert page.stated(f"mu = {mu}: likelihood = {{}}", "printed") == pytest.approx([expected], rel=1e-3)
     # Integrating prod_i N(x_i; mu, 1) over mu: not 1, so not a distribution over mu.
     area, _ = integrate.quad(lambda mu: np.prod(stats.norm.pdf(x, loc=mu)), -10, 15, points=[x.mean()])
-    assert _printed(out, "area under L(mu):") == pytest.approx(area, rel=1e-3)
-    assert f"The area under the curve is {area:.3e}, not 1" in page
+    assert page.stated("area under L(mu): {}", "printed") == pytest.approx([area], rel=1e-3)
+    assert f"The area under the curve is {area:.3e}, not 1" in page.text
 
 
 def test_why_log_product_underflows_but_log_likelihood_does_not(built_book):
-    out, page = _stdout(built_book, "why_log"), _page_text(built_book, "why_log")
+    page = Page(built_book, "why_log")
     X = _sample(WHY_LOG_SAMPLE)
     log_densities = stats.norm.logpdf(X)
     assert np.prod(stats.norm.pdf(X)) == 0.0  # the claim itself, independently
-    assert _printed(out, "product of the 10000 densities:") == 0.0
-    assert _printed(out, "sum of the 10000 log-densities:") == pytest.approx(log_densities.sum(), abs=1e-3)
+    assert page.stated("product of the 10000 densities: {}", "printed") == [0.0]
+    assert page.stated("sum of the 10000 log-densities: {}", "printed") == pytest.approx([log_densities.sum()], abs=1e-3)
     first_zero = int(np.argmax(np.cumprod(stats.norm.pdf(X)) == 0.0)) + 1
-    assert _printed(out, "float64 product is exactly 0 from reading") == first_zero
+    assert page.stated("float64 product is exactly 0 from reading {}", "printed") == [first_zero]
     # ...and just before that reading the exact product is still representable.
     assert log_densities[: first_zero - 1].sum() > math.log(math.ulp(0.0)) - 1
-    assert f"From reading {first_zero} on, the product is" in page
+    assert f"From reading {first_zero} on, the product is" in page.text
 
 
 def test_why_log_log_sum_exp_posterior(built_book):
-    out = _stdout(built_book, "why_log")
+    page = Page(built_book, "why_log")
     X = _sample(WHY_LOG_SAMPLE)
     log_lik = np.array([stats.norm.logpdf(X, loc=0.0).sum(), stats.norm.logpdf(X, loc=0.05).sum()])
-    assert math.isnan(_printed(out, "direct formula  P(A | data):"))
+    [direct] = page.stated("direct formula  P(A | data): {}", "printed")
+    assert math.isnan(direct)
     expected = math.exp(log_lik[0] - special.logsumexp(log_lik))
-    assert _printed(out, "log-sum-exp     P(A | data):") == pytest.approx(expected, abs=1e-8)
-    assert _printed(out, "argmax of the likelihood:") == _printed(out, "argmax of the log-likelihood:")
+    assert page.stated("log-sum-exp     P(A | data): {}", "printed") == pytest.approx([expected], abs=1e-8)
+    assert page.stated("argmax of the likelihood: {}", "printed") == page.stated("argmax of the log-likelihood: {}", "printed")
 
 
 def test_gaussian_estimates_match_the_reference_and_the_divisors(built_book):
-    out, page = _stdout(built_book, "gaussian"), _page_text(built_book, "gaussian")
+    page = Page(built_book, "gaussian")
     x = _sample(GAUSSIAN_SAMPLE)
     mu_ref, sigma2_ref = (t.item() for t in mh.estimators.gaussian_mle(x))
     assert mu_ref == pytest.approx(np.mean(x)) and sigma2_ref == pytest.approx(np.var(x, ddof=0))
-    assert _printed(out, "mu_hat     =") == pytest.approx(mu_ref, abs=5e-5)
-    assert _printed(out, "sigma2_hat =") == pytest.approx(sigma2_ref, abs=5e-5)
-    assert _printed(out, "x.var()                =") == pytest.approx(np.var(x, ddof=1), abs=5e-5)
-    assert _printed(out, "x.std()                =") == pytest.approx(np.std(x, ddof=1), abs=5e-5)
-    assert _printed(out, "sqrt(sigma2_hat)       =") == pytest.approx(np.std(x, ddof=0), abs=5e-5)
-    assert _printed(out, "log_prob at x = 0.5:") == pytest.approx(stats.norm.logpdf(0.5, 2.0, 1.5), abs=5e-7)
-    assert _printed(out, "density at x = 0.5 (exp of it):") == pytest.approx(stats.norm.pdf(0.5, 2.0, 1.5), abs=5e-7)
-    assert "divide by \\(n - 1\\) by default" in page
+    assert page.stated("mu_hat     = {}", "printed") == pytest.approx([mu_ref], abs=5e-5)
+    assert page.stated("sigma2_hat = {}", "printed") == pytest.approx([sigma2_ref], abs=5e-5)
+    assert page.stated("x.var()                = {}", "printed") == pytest.approx([np.var(x, ddof=1)], abs=5e-5)
+    assert page.stated("x.std()                = {}", "printed") == pytest.approx([np.std(x, ddof=1)], abs=5e-5)
+    assert page.stated("sqrt(sigma2_hat)       = {}", "printed") == pytest.approx([np.std(x, ddof=0)], abs=5e-5)
+    log_prob, density = stats.norm.logpdf(0.5, 2.0, 1.5), stats.norm.pdf(0.5, 2.0, 1.5)
+    assert page.stated("log_prob at x = 0.5: {}", "printed") == pytest.approx([log_prob], abs=5e-7)
+    assert page.stated("density at x = 0.5 (exp of it): {}", "printed") == pytest.approx([density], abs=5e-7)
+    assert "divide by n - 1 by default" in page.text
 
 
 def test_gaussian_bias_simulation_agrees_with_the_derivation(built_book):
-    out, page = _stdout(built_book, "gaussian"), _page_text(built_book, "gaussian")
-    rows = re.findall(r"^\s*(\d+)\s+" + r"\s+".join([NUMBER] * 5) + r"\s*$", out, flags=re.MULTILINE)
+    page = Page(built_book, "gaussian")
+    rows = re.findall(r"^\s*(\d+)\s+" + r"\s+".join([NUMBER] * 5) + r"\s*$", page.printed, flags=re.MULTILINE)
     assert [int(r[0]) for r in rows] == [2, 3, 5, 10, 20, 50], "the bias table is missing or changed"
     true_sigma2 = 4.0
     for size, mean_mle, std_error, theory, mean_unbiased, mean_std in ((int(r[0]), *map(float, r[1:])) for r in rows):
@@ -162,5 +128,5 @@ def test_gaussian_bias_simulation_agrees_with_the_derivation(built_book):
         assert abs(mean_unbiased - true_sigma2) < 4 * std_error * size / (size - 1)
         # sqrt does not keep unbiasedness: torch.std averages below sigma.
         assert mean_std < math.sqrt(true_sigma2)
-    largest_gap = _printed(out, "largest gap between the MLE average and the theory:")
-    assert f"the largest gap is {largest_gap:.1f} standard errors" in page
+    [largest_gap] = page.stated("largest gap between the MLE average and the theory: {}", "printed")
+    assert f"the largest gap is {largest_gap:.1f} standard errors" in page.text

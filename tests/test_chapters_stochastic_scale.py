@@ -1,14 +1,11 @@
 """Stated results of chapters 9-11 (stochastic, location_scale, uncertainty), read from the built book.
 
-Each test reads a built page (``_build/html/book/<name>.html``): what its cells
-printed and what its prose states, and checks the numbers against an
-independent computation: mle_helpers.estimators, scipy, or an exact formula.
-The HTML is what readers see, and unlike ``_build/jupyter_execute`` it holds
-the outputs even after an incremental build that took a page from the cache.
+Each test reads a built page (``pages.Page``): what its cells printed and what
+its prose states, and checks the numbers against an independent computation:
+mle_helpers.estimators, scipy, or an exact formula.
 """
 from __future__ import annotations
 
-import html
 import math
 import re
 
@@ -17,36 +14,9 @@ import torch
 from scipy import stats
 
 import mle_helpers as mh
+from pages import NUMBER, Page
 
 pytestmark = pytest.mark.slow
-
-NUMBER = r"(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
-
-
-class Page:
-    """A built chapter: `printed` is its cells' stdout, `text` its prose with tags stripped."""
-
-    def __init__(self, root, name):
-        path = root / "_build" / "html" / "book" / f"{name}.html"
-        assert path.exists(), f"{path} was not built"
-        source = path.read_text()
-        blocks = re.findall(r'class="output stream[^"]*"><div class="highlight"><pre>(.*?)</pre>', source, flags=re.S)
-        self.printed = "\n".join(html.unescape(re.sub(r"<[^>]+>", "", block)) for block in blocks)
-        text = html.unescape(re.sub(r"<[^>]+>", " ", source)).replace("\\(", " ").replace("\\)", " ")
-        self.text = re.sub(r" ([,.;])", r"\1", " ".join(text.split()))  # "0.106 ." -> "0.106."
-
-    def numbers_after(self, label):
-        """The numbers on the printed line that starts with `label`."""
-        line = next((line for line in self.printed.splitlines() if line.strip().startswith(label)), None)
-        assert line is not None, f"no printed line starts with {label!r}"
-        return [float(number) for number in re.findall(NUMBER, line.strip()[len(label):])]
-
-    def stated(self, sentence):
-        """The numbers at the `{}` marks of `sentence` (literal text otherwise) in the page's prose."""
-        pattern = NUMBER.join(re.escape(piece) for piece in sentence.split("{}"))
-        match = re.search(pattern, self.text)
-        assert match is not None, f"the page does not state {sentence!r}"
-        return [float(group) for group in match.groups()]
 
 
 @pytest.fixture(scope="module")

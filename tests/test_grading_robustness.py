@@ -1,4 +1,4 @@
-"""Grading that survives a real class: `python -m mle_helpers.grading` (make autograde / feedback).
+"""Grading that survives a real class: `python -m instructor_grading` (make autograde / feedback).
 
 One temporary course holds the small demo assignment plus every assignment found
 in solutions/. A class of deliberately bad students (each submitting every
@@ -8,7 +8,6 @@ run. A second course grades 20 students with 2 workers.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sqlite3
@@ -21,15 +20,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from mle_helpers import grading
+from instructor_grading import feedback, scores, scratch, workers
+from instructor_grading.regions import HIDDEN_TESTS, region_lines, solved_release
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 TIMEOUT = 30  # the course's per-cell timeout; the endless loop costs it once per assignment
-DEMO = grading.DEMO_ASSIGNMENT
-
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # nbgrader runs `alembic`
-
+DEMO = scratch.DEMO_ASSIGNMENT
 
 # --------------------------------------------------------------------------- the course
 
@@ -39,7 +35,7 @@ def real_assignments() -> list[str]:
 
 
 def make_course(root: Path, assignments: list[str]) -> Path:
-    return grading.scratch_course(root, assignments, solutions=ROOT / "solutions", timeout=TIMEOUT)
+    return scratch.scratch_course(root, assignments, solutions=ROOT / "solutions", timeout=TIMEOUT)
 
 
 def notebook_pairs(course: Path, assignment: str):
@@ -163,7 +159,7 @@ FILE_PROBLEMS = ["corrupt", "empty", "wrong_name", "wrong_folder"]
 def submit(course: Path, assignments: list[str], students=BUILDERS) -> None:
     for assignment in assignments:
         for name, release, source in notebook_pairs(course, assignment):
-            perfect = grading.solved_release(release, source)
+            perfect = solved_release(release, source)
             for student in students:
                 folder = course / "submitted" / student / assignment
                 folder.mkdir(parents=True, exist_ok=True)
@@ -180,8 +176,8 @@ def submit(course: Path, assignments: list[str], students=BUILDERS) -> None:
 
 
 def run_wrapper(course: Path, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mle_helpers.grading", *args, "--course", str(course)],
-                          env=ENV, capture_output=True, text=True, timeout=1200)
+    return subprocess.run([sys.executable, "-m", "instructor_grading", *args, "--course", str(course)],
+                          capture_output=True, text=True, timeout=1200)
 
 
 def cell_scores(course: Path, student: str, assignment: str) -> dict:
@@ -361,7 +357,7 @@ def test_feedback_shows_no_hidden_test(graded_class):
     for assignment in graded_class["assignments"]:
         for _, _, source in notebook_pairs(course, assignment):
             for cell in source.cells:
-                region = grading.hidden_test_lines(cell.source)
+                region = region_lines(cell.source, HIDDEN_TESTS, markers=True)
                 hidden |= {ln.strip() for ln in region if len(ln.strip()) > 12}
                 public |= {ln.strip() for ln in cell.source.split("\n") if ln not in region}
     hidden -= public  # a line that also appears outside the hidden tests (in a solution, say) is no leak
@@ -377,7 +373,7 @@ def test_feedback_shows_no_hidden_test(graded_class):
         assert not leaked, (page, leaked[:3])
     # The cheater fails hidden tests, so its feedback has tracebacks with the neutral message instead.
     demo = _visible_text((course / "feedback" / "cheater" / DEMO / f"{DEMO}.html").read_text(encoding="utf-8"))
-    assert grading.NEUTRAL_FRAME in demo and "AssertionError" in demo
+    assert feedback.NEUTRAL_FRAME in demo and "AssertionError" in demo
 
 
 @pytest.fixture(scope="module")
@@ -385,7 +381,7 @@ def parallel_class(tmp_path_factory):
     """20 students of the demo assignment (half perfect, half without the first answer), graded with 2 workers."""
     course = make_course(tmp_path_factory.mktemp("parallel") / "course", [DEMO])
     (_, release, source), = notebook_pairs(course, DEMO)
-    perfect = grading.solved_release(release, source)
+    perfect = solved_release(release, source)
     expected = {}
     for i in range(20):
         student = f"s{i:02d}"
@@ -409,7 +405,7 @@ def row_counts(db: Path) -> dict:
 def test_parallel_workers_record_every_grade(parallel_class):
     run = parallel_class["run"]
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    got = grading.scores(f"sqlite:///{parallel_class['course'] / 'gradebook.db'}")
+    got = scores.scores(f"sqlite:///{parallel_class['course'] / 'gradebook.db'}")
     assert {s: got[(s, DEMO)][0] for s in parallel_class["expected"]} == parallel_class["expected"]
     assert row_counts(parallel_class["course"] / "gradebook.db")["submitted_assignment"] == 20
 
@@ -434,13 +430,13 @@ def test_rerun_gives_the_same_grades_and_no_duplicate_rows(parallel_class):
 @pytest.mark.parametrize("jobs", [0, -1, 1.5])
 def test_jobs_must_be_a_positive_integer(tmp_path, jobs):
     with pytest.raises(ValueError, match="jobs"):
-        grading.autograde(tmp_path, jobs)
+        workers.autograde(tmp_path, jobs)
 
 
 def test_scrub_frame_hides_failing_hidden_line_and_hidden_context():
     hidden = {"assert secret_value == 42"}
     failing = "Cell In[3], line 4\n      2 x = 1\n----> 4 assert secret_value == 42\n"
-    assert grading._scrub_frame(failing, hidden) == grading.NEUTRAL_FRAME
+    assert feedback.scrub_frame(failing, hidden) == feedback.NEUTRAL_FRAME
     context = "Cell In[3], line 2\n----> 2 x = 1/0\n      4 assert secret_value == 42\n"
-    scrubbed = grading._scrub_frame(context, hidden)
+    scrubbed = feedback.scrub_frame(context, hidden)
     assert "secret_value" not in scrubbed and "x = 1/0" in scrubbed

@@ -16,6 +16,8 @@ import nbformat
 import pytest
 import yaml
 
+from instructor_grading.regions import HIDDEN_TESTS, MARK_SCHEME, SOLUTION, region_lines, solution_answers
+
 from browser import PageWatch, browser, copy_tree, jupyterlab_server, serve_directory  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
@@ -136,8 +138,7 @@ def test_search_finds_the_chapter(site, page, word, chapter):
 
 # --- 3. no solution or hidden test anywhere in the site -------------------------------------------
 
-_REGIONS = [("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
-            ("=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===")]
+_REGIONS = {"SOLUTION": SOLUTION, "HIDDEN TESTS": HIDDEN_TESTS, "MARK SCHEME": MARK_SCHEME}
 # Lines that say nothing about the answer: blanks, brackets, bare keywords, comments.
 _TRIVIAL = re.compile(r"^([\s\[\](){}:,.;'\"]*|pass|else:|try:|finally:|return|continue|break|#.*|\"\"\"|''')$")
 
@@ -153,19 +154,10 @@ def secret_regions(notebook: Path) -> list[tuple[str, list[str]]]:
     """
     regions = []
     for cell in nbformat.read(notebook, as_version=4).cells:
-        lines = cell.source.splitlines()
-        if cell.metadata.get("nbgrader", {}).get("solution") and not any(b in cell.source for b, _ in _REGIONS):
-            regions.append(("SOLUTION", lines))
-        for begin, end in _REGIONS:
-            current = None
-            for line in lines:
-                if begin in line:
-                    current = []
-                elif end in line and current is not None:
-                    regions.append((begin.strip("#= ").removeprefix("BEGIN "), current))
-                    current = None
-                elif current is not None:
-                    current.append(line)
+        if cell.metadata.get("nbgrader", {}).get("solution") and not any(b in cell.source for b, _ in _REGIONS.values()):
+            regions.append(("SOLUTION", cell.source.splitlines()))
+        regions += [(kind, lines) for kind, delimiters in _REGIONS.items()
+                    if (lines := region_lines(cell.source, delimiters))]
     return [(kind, [n for n in map(_normalise, lines) if len(n) >= 6 and not _TRIVIAL.match(n)])
             for kind, lines in regions]
 
@@ -370,18 +362,6 @@ def _wait_until_idle(page, path: str, timeout_ms: int) -> dict:
     return page.evaluate(_SUMMARY_JS, path)
 
 
-def solution_answers(notebook: Path) -> dict[str, str]:
-    """The solution of every answer cell (code and written), by grade_id, without nbgrader's markers."""
-    answers = {}
-    for cell in nbformat.read(notebook, as_version=4).cells:
-        nbgrader = cell.metadata.get("nbgrader", {})
-        if nbgrader.get("solution"):
-            answers[nbgrader["grade_id"]] = "\n".join(
-                line for line in cell.source.splitlines() if "### BEGIN SOLUTION" not in line
-                and "### END SOLUTION" not in line)
-    return answers
-
-
 @pytest.mark.browser
 def test_jupyterlab_runs_an_assignment_from_failing_to_validated(built_book, browser, tmp_path):
     root = built_book
@@ -392,7 +372,7 @@ def test_jupyterlab_runs_an_assignment_from_failing_to_validated(built_book, bro
     lab_root = tmp_path / "exercises"
     copy_tree(chosen.parent, lab_root / assignment)
     path = f"{assignment}/{chosen.name}"
-    answers = solution_answers(root / "solutions" / assignment / chosen.name)
+    answers = solution_answers(nbformat.read(root / "solutions" / assignment / chosen.name, as_version=4))
     assert answers, f"no autograded answer cells in solutions/{assignment}/{chosen.name}"
 
     (tmp_path / "jupyter").mkdir()
