@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # One thread: the tensors here are small, and parallel grading workers must not oversubscribe the cores.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install book test test-fast assignments autograde feedback grades lab bench chromium clean
+.PHONY: help install book test test-fast assignments autograde feedback grades lab bench chromium sandbox clean
 
 help:
 	@echo "make book | test | assignments | autograde [JOBS=n] | feedback | grades | lab | bench | clean"
@@ -31,13 +31,17 @@ install: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# bubblewrap and prlimit: autograding runs every student's kernel in a sandbox (instructor_grading/sandbox.py).
+sandbox:
+	@command -v bwrap >/dev/null && command -v prlimit >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null; }
+
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium sandbox
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) sandbox
 	$(BIN)/python -m pytest -m "not slow"
 
 # solutions/<id>.md -> solutions/<id>/<id>.ipynb (nbgrader's source) -> exercises/<id>/ and gradebook.db
@@ -47,7 +51,7 @@ assignments: $(STAMP)
 	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
 	done
 
-autograde: $(STAMP)
+autograde: $(STAMP) sandbox
 	$(BIN)/python -m instructor_grading autograde --jobs $(JOBS)
 
 feedback: $(STAMP)
@@ -60,7 +64,7 @@ grades: $(STAMP)
 lab: $(STAMP)
 	cd exercises && ../$(BIN)/jupyter lab
 
-bench: $(STAMP)
+bench: $(STAMP) sandbox
 	$(BIN)/python -m bench
 
 clean:

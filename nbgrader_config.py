@@ -9,7 +9,10 @@ by `make assignments`); the student release: exercises/<assignment>/. Submission
 go to submitted/<student>/<assignment>/; autograded/ and feedback/ are nbgrader's
 defaults.
 """
+from pathlib import Path
+
 from instructor_grading.config import autograde_preprocessors, feedback_preprocessors, sanitize_preprocessors
+from nbgrader.coursedir import CourseDirectory
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -17,9 +20,13 @@ c.CourseDirectory.course_id = "mle-pytorch"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 
-# Execute replaced by GuardedExecute: comparison functions restored before every test cell, a dead
-# kernel keeps the grades of the cells it ran, a kernel that ignores the timeout's interrupt is stopped.
+# Execute replaced by GradingExecute: the kernel runs sandboxed, and every test cell's verdict comes
+# from its trusted check in instructor_grading/checks/ (see the Instructor guide).
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
+# The secret that seeds each check's data per student: keep it, and out of git (a re-grade needs it).
+c.GradingExecute.secret_file = str(Path(__file__).with_name(".grading_secret"))  # noqa: F821
+# Grading records (<notebook>.grading.json) stay with the instructor: never copied into feedback.
+c.CourseDirectory.ignore = CourseDirectory.class_traits()["ignore"].default() + ["*.grading.json"]
 # A cell that runs longer than this is stopped (an endless loop scores 0 for that task only).
 # A solution notebook needs under 20 s in all; 60 s leaves room for a loaded machine.
 c.Execute.timeout = 60
@@ -37,6 +44,5 @@ c.OverwriteCells.add_missing_cells = True
 # together with add_missing_cells when a student copied a graded cell.
 c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
 
-# Feedback: ClearHiddenTests replaced by HideHiddenTests, which also removes every traceback
-# line that quotes a hidden test.
+# Feedback: nbgrader's ClearHiddenTests added, so that no route shows a hidden region.
 c.GenerateFeedback.preprocessors = feedback_preprocessors()

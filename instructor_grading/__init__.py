@@ -3,9 +3,13 @@
 One module per job:
 
 - :mod:`.config`: the preprocessor lists ``nbgrader_config.py`` installs;
-- :mod:`.execute`: the autograding executor (``GuardedExecute``);
-- :mod:`.kernel_side`: what the executor and hidden tests run inside the student's kernel;
-- :mod:`.feedback`: the feedback sanitiser (``HideHiddenTests``) and ``make feedback``;
+- :mod:`.execute`: the autograding executor (``GradingExecute``): sandboxed kernel, verdicts from trusted checks;
+- :mod:`.sandbox`: the bubblewrap sandbox the student's kernel runs in;
+- :mod:`.remote` and :mod:`.kernel_protocol`: the data-only channel between a check and the kernel;
+- :mod:`.checks`: the trusted checks, one module per assignment;
+- :mod:`.forbidden`: the static check of answers for forbidden references;
+- :mod:`.record`: the grading record of each notebook;
+- :mod:`.feedback`: ``make feedback``;
 - :mod:`.preflight`: named problems of unreadable or misplaced submissions;
 - :mod:`.workers`: ``make autograde``, parallel workers and the gradebook merge;
 - :mod:`.scores`: the score table;

@@ -32,30 +32,28 @@ def sanitize_preprocessors() -> list:
 
 
 def autograde_preprocessors() -> list:
-    """nbgrader's ``Autograde.autograde_preprocessors`` with ``Execute`` replaced by ``GuardedExecute``."""
+    """nbgrader's ``Autograde.autograde_preprocessors`` with ``Execute`` replaced by ``GradingExecute``."""
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
-    from .execute import GuardedExecute
+    from .execute import GradingExecute
 
-    return _replaced(Autograde, "autograde_preprocessors", Execute, GuardedExecute)
+    return _replaced(Autograde, "autograde_preprocessors", Execute, GradingExecute)
 
 
 def feedback_preprocessors() -> list:
-    """nbgrader's ``GenerateFeedback.preprocessors`` with ``HideHiddenTests`` right after ``GetGrades``.
+    """nbgrader's ``GenerateFeedback.preprocessors`` with its ``ClearHiddenTests`` right after ``GetGrades``.
 
-    It runs after the grades are read and before the HTML is written.
+    nbgrader's feedback would show the hidden regions of test cells otherwise.
     """
     from nbgrader.converters import GenerateFeedback
-    from nbgrader.preprocessors import GetGrades
-
-    from .feedback import HideHiddenTests
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
     defaults = list(GenerateFeedback.class_traits()["preprocessors"].default())
     if GetGrades not in defaults:
         raise RuntimeError(f"nbgrader's feedback preprocessors no longer contain GetGrades: {defaults}")
     position = defaults.index(GetGrades) + 1
-    return defaults[:position] + [HideHiddenTests] + defaults[position:]
+    return defaults[:position] + [ClearHiddenTests] + defaults[position:]
 
 
 def course_config(course: Path):

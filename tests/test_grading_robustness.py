@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from instructor_grading import feedback, scores, scratch, workers
+from instructor_grading import scores, scratch, workers
 from instructor_grading.regions import HIDDEN_TESTS, region_lines, solved_release
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -340,8 +340,8 @@ def test_monkeypatched_checks_gain_no_points(graded_class):
     for assignment in graded_class["assignments"]:
         patched = graded_class["scores"][("cheater", assignment)]
         assert patched and {k: v or 0 for k, v in patched.items()} == dict.fromkeys(patched, 0), assignment
-    # The demo's hidden test calls mh.checks and torch.allclose: the patch would pass it without the guard.
-    assert graded_class["scores"][("cheater", DEMO)][(DEMO, "test_mean_hidden")] == 0
+    # The demo's visible test calls mh.checks in the notebook: the patch would pass it if the kernel judged.
+    assert graded_class["scores"][("cheater", DEMO)][(DEMO, "test_mean_visible")] == 0
 
 
 def _visible_text(html: str) -> str:
@@ -371,9 +371,9 @@ def test_feedback_shows_no_hidden_test(graded_class):
         shown = {re.sub(r"^(?:-*>\s*)?\d+\s", "", ln.strip()).strip() for ln in text.split("\n")}
         leaked = [line for line in hidden if line in shown]
         assert not leaked, (page, leaked[:3])
-    # The cheater fails hidden tests, so its feedback has tracebacks with the neutral message instead.
+    # The cheater fails every check: its feedback gives each check's message.
     demo = _visible_text((course / "feedback" / "cheater" / DEMO / f"{DEMO}.html").read_text(encoding="utf-8"))
-    assert feedback.NEUTRAL_FRAME in demo and "AssertionError" in demo
+    assert "CheckFailed" in demo and "did your function forget to `return` it?" in demo
 
 
 @pytest.fixture(scope="module")
@@ -431,12 +431,3 @@ def test_rerun_gives_the_same_grades_and_no_duplicate_rows(parallel_class):
 def test_jobs_must_be_a_positive_integer(tmp_path, jobs):
     with pytest.raises(ValueError, match="jobs"):
         workers.autograde(tmp_path, jobs)
-
-
-def test_scrub_frame_hides_failing_hidden_line_and_hidden_context():
-    hidden = {"assert secret_value == 42"}
-    failing = "Cell In[3], line 4\n      2 x = 1\n----> 4 assert secret_value == 42\n"
-    assert feedback.scrub_frame(failing, hidden) == feedback.NEUTRAL_FRAME
-    context = "Cell In[3], line 2\n----> 2 x = 1/0\n      4 assert secret_value == 42\n"
-    scrubbed = feedback.scrub_frame(context, hidden)
-    assert "secret_value" not in scrubbed and "x = 1/0" in scrubbed

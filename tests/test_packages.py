@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT_PACKAGE = ROOT / "mle_helpers"
 # Code that runs inside a student's kernel: it must work with any numpy/torch in the supported range.
-KERNEL_SIDE = [*STUDENT_PACKAGE.glob("*.py"), ROOT / "instructor_grading" / "kernel_side.py"]
+KERNEL_SIDE = [*STUDENT_PACKAGE.glob("*.py"), ROOT / "instructor_grading" / "kernel_protocol.py"]
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -1,0 +1,43 @@
+"""The grading record of one notebook: every check's verdict, and what went wrong around it.
+
+The executor writes ``<notebook>.grading.json`` beside the autograded
+notebook on every route (``make autograde``, ``nbgrader autograde``,
+formgrader); the score table, the feedback and the reports read it. It is
+never copied into feedback (``CourseDirectory.ignore``).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+__all__ = ["Record", "SUFFIX", "read_records"]
+
+SUFFIX = ".grading.json"
+
+
+@dataclass
+class Record:
+    student: str
+    assignment: str
+    notebook: str
+    seconds: float = 0.0
+    kernel: str = "ok"  # "ok", or why it stopped answering: "died", "stopped after ignoring the interrupt"
+    checks: dict = field(default_factory=dict)  # grade_id -> {"task", "passed", "message", "seconds"}
+    timeouts: list = field(default_factory=list)  # {"cell", "grade_id"}
+    forbidden: list = field(default_factory=list)  # {"task", "cell", "grade_id", "name", "reason"}
+    sandbox_refusals: list = field(default_factory=list)  # {"cell", "error"}: what the sandbox did not allow
+
+    def write(self, folder: Path) -> Path:
+        path = Path(folder) / f"{self.notebook}{SUFFIX}"
+        path.write_text(json.dumps(asdict(self), indent=1, sort_keys=True), encoding="utf-8")
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> "Record":
+        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def read_records(autograded: Path) -> list[Record]:
+    """Every record under ``autograded/<student>/<assignment>/``."""
+    return [Record.read(path) for path in sorted(Path(autograded).glob(f"*/*/*{SUFFIX}"))]
