@@ -127,7 +127,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         made = set()
         for root in _python_roots() + [str(self._root)]:
             for parent in _parents(root):
-                if parent not in made and not parent.startswith(("/usr", "/tmp")):
+                if parent not in made and parent != "/tmp" and not parent.startswith("/usr/"):  # /tmp: a tmpfs above
                     made.add(parent)
                     bwrap += ["--perms", "0755", "--dir", parent]
         for root in _python_roots():

@@ -5,6 +5,7 @@ test_grading_attacks.py.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib
 import json
@@ -151,3 +152,20 @@ def test_a_reference_reached_through_another_course_module_is_found():
     for source in ("from mle_helpers.checks import estimators as e\nf = e.gaussian_mle",
                    "f = mh.checks.estimators.linreg_mle", "f = mh.checks.np.polyfit"):
         assert find_forbidden([SETUP, (1, "answer", source, True)], FORBIDDEN, {"answer": "task"})["task"], source
+
+
+def test_the_sandbox_can_reach_a_python_environment_wherever_it_lives(tmp_path):
+    """Every folder above a bound path is made traversable inside (a venv under /tmp or /root included)."""
+    from instructor_grading.sandbox import SandboxedKernelManager, _python_roots
+
+    manager = SandboxedKernelManager()
+    try:
+        command = manager.sandbox_command(["python"])
+    finally:
+        asyncio.run(manager.cleanup_resources())
+    made = {command[i + 1] for i, arg in enumerate(command) if arg == "--dir"}
+    bound = {command[i + 1] for i, arg in enumerate(command) if arg in ("--ro-bind", "--bind")}
+    for root in _python_roots():
+        assert root in bound
+        parents = {str(p) for p in Path(root).parents if str(p) not in ("/", "/tmp")}
+        assert parents <= made, f"{root}: {sorted(parents - made)} would not be traversable in the sandbox"
