@@ -156,6 +156,8 @@ class GradingExecute(Execute):
         try:
             return super().preprocess(nb, resources, km)
         finally:
+            if hasattr(getattr(self, "km", None), "remove_sandbox"):
+                self.km.remove_sandbox()
             self._record.seconds = round(time.monotonic() - started, 3)
             folder = (resources or {}).get("metadata", {}).get("path")
             if folder:

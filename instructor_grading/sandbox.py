@@ -148,4 +148,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
-            shutil.rmtree(self._root, ignore_errors=True)
+            self.remove_sandbox()
+
+    def remove_sandbox(self) -> None:
+        """Delete the sandbox's folders (the executor calls it too: a kernel that died at start is never cleaned up)."""
+        shutil.rmtree(self._root, ignore_errors=True)
