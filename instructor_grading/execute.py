@@ -269,7 +269,7 @@ class GradingExecute(Execute):
                                       f"{self._record.assignment!r}; your instructor has to add one")
         elif check.task in self._blocked:
             passed = False
-            message = (f"this task ({check.task}) scores 0 because the answers reach what it asks you to write: "
+            message = (f"this task ({check.task}) scores 0 on every test cell: "
                        + "; ".join(str(f) for f in self._blocked[check.task]))
         elif self._kernel_dead:
             passed, message = False, "not checked: the kernel died or was stopped in an earlier cell"
