@@ -151,13 +151,14 @@ class GradingExecute(Execute):
         self._assignment = trusted.load(self._record.assignment)
         self._secret = course_secret(self.secret_file)
         self._kernel_dead = self._warm = False
+        self._managers = []  # every sandbox this notebook made, removed at the end whatever happened
         self._blocked = self._forbidden(nb)
         started = time.monotonic()
         try:
             return super().preprocess(nb, resources, km)
         finally:
-            if hasattr(getattr(self, "km", None), "remove_sandbox"):
-                self.km.remove_sandbox()
+            for manager in self._managers:
+                manager.remove_sandbox()
             self._record.seconds = round(time.monotonic() - started, 3)
             folder = (resources or {}).get("metadata", {}).get("path")
             if folder:
@@ -182,6 +183,12 @@ class GradingExecute(Execute):
             self._record.forbidden += [{"task": task, "cell": f.cell, "grade_id": f.grade_id, "name": f.name,
                                         "reason": f.reason} for f in found]
         return {task: found for task, found in findings.items() if found}
+
+    def create_kernel_manager(self):
+        manager = super().create_kernel_manager()
+        if hasattr(manager, "remove_sandbox"):
+            self._managers.append(manager)
+        return manager
 
     def setup_kernel(self, **kwargs):
         return _TolerateDeadKernelCleanup(super().setup_kernel(**kwargs))
