@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["Record", "SUFFIX", "read_records"]
+__all__ = ["Record", "SUFFIX"]
 
 SUFFIX = ".grading.json"
 
@@ -36,8 +36,3 @@ class Record:
     @classmethod
     def read(cls, path: Path) -> "Record":
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def read_records(autograded: Path) -> list[Record]:
-    """Every record under ``autograded/<student>/<assignment>/``."""
-    return [Record.read(path) for path in sorted(Path(autograded).glob(f"*/*/*{SUFFIX}"))]

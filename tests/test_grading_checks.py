@@ -154,10 +154,13 @@ def test_a_reference_reached_through_another_course_module_is_found():
         assert find_forbidden([SETUP, (1, "answer", source, True)], FORBIDDEN, {"answer": "task"})["task"], source
 
 
-def test_the_sandbox_can_reach_a_python_environment_wherever_it_lives(tmp_path):
+def test_the_sandbox_can_reach_a_python_environment_wherever_it_lives(tmp_path, monkeypatch):
     """Every folder above a bound path is made traversable inside (a venv under /tmp or /root included)."""
+    from instructor_grading import sandbox
     from instructor_grading.sandbox import SandboxedKernelManager, _python_roots
 
+    roots = _python_roots() + [str(tmp_path / "clone" / ".venv")]  # a fresh clone in /tmp, as CI may make
+    monkeypatch.setattr(sandbox, "_python_roots", lambda: roots)
     manager = SandboxedKernelManager()
     try:
         command = manager.sandbox_command(["python"])
@@ -165,7 +168,7 @@ def test_the_sandbox_can_reach_a_python_environment_wherever_it_lives(tmp_path):
         asyncio.run(manager.cleanup_resources())
     made = {command[i + 1] for i, arg in enumerate(command) if arg == "--dir"}
     bound = {command[i + 1] for i, arg in enumerate(command) if arg in ("--ro-bind", "--bind")}
-    for root in _python_roots():
+    for root in roots:
         assert root in bound
         parents = {str(p) for p in Path(root).parents if str(p) not in ("/", "/tmp")}
         assert parents <= made, f"{root}: {sorted(parents - made)} would not be traversable in the sandbox"
