@@ -15,10 +15,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # One thread: the tensors here are small, and parallel grading workers must not oversubscribe the cores.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install book test test-fast assignments autograde feedback grades lab bench chromium sandbox clean
+.PHONY: help install book test test-fast assignments autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
 
 help:
 	@echo "make book | test | assignments | autograde [JOBS=n] | feedback | grades | lab | bench | clean"
+	@echo "make hub | hub-stop | gradebook-backup   (the course on JupyterHub on this machine; needs root)"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,10 +36,17 @@ chromium:
 sandbox:
 	@command -v bwrap >/dev/null && command -v prlimit >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null; }
 
+# PostgreSQL and npm for the course hub. Debian's package would also make and start a default cluster;
+# the hub makes its own, so that one is switched off before the install.
+hub-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v npm >/dev/null || { \
+	  mkdir -p /etc/postgresql-common && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nodejs npm >/dev/null; }
+
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: $(STAMP) chromium sandbox
+test: $(STAMP) chromium sandbox hub-deps
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) sandbox
@@ -51,8 +59,9 @@ assignments: $(STAMP)
 	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
 	done
 
+# JOBS=n workers; SHARD=i/N grades every N-th student only (N machines, one PostgreSQL gradebook)
 autograde: $(STAMP) sandbox
-	$(BIN)/python -m instructor_grading autograde --jobs $(JOBS)
+	$(BIN)/python -m instructor_grading autograde --jobs $(JOBS)$(if $(SHARD), --shard $(SHARD))
 
 feedback: $(STAMP)
 	$(BIN)/python -m instructor_grading feedback
@@ -66,6 +75,19 @@ lab: $(STAMP)
 
 bench: $(STAMP) sandbox
 	$(BIN)/python -m bench
+
+# The course on JupyterHub at http://127.0.0.1:$${HUB_PORT:-8000}/ (see book/instructor_hub.md). Settings:
+# HUB_ROOT (/srv/mle-hub), HUB_PORT, HUB_PG_PORT (5433), HUB_PASSWORD, HUB_ROSTER (hub/roster.csv),
+# HUB_INSTRUCTOR (instructor), HUB_RELEASE (all, or assignment ids separated by commas).
+hub: $(STAMP) sandbox hub-deps
+	$(BIN)/python -m hub.deploy start
+
+hub-stop: $(STAMP)
+	$(BIN)/python -m hub.deploy stop
+
+# A pg_dump of the hub's gradebook into backups/ (or FILE=...); restore it with pg_restore.
+gradebook-backup: $(STAMP)
+	$(BIN)/python -m hub.deploy backup $(FILE)
 
 clean:
 	rm -rf _build .jupyter_cache

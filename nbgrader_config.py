@@ -8,8 +8,20 @@ Instructor sources: solutions/<assignment>/ (written from solutions/<assignment>
 by `make assignments`); the student release: exercises/<assignment>/. Submissions
 go to submitted/<student>/<assignment>/; autograded/ and feedback/ are nbgrader's
 defaults.
+
+The grading package instructor_grading/ is a folder beside this file, never an
+installed package, so that no student's environment holds the checks: this file
+puts its own folder on the import path. The gradebook is nbgrader's SQLite file
+gradebook.db, or the database that MLE_GRADEBOOK_URL names (PostgreSQL on the
+course's JupyterHub, see "Running the course on JupyterHub").
 """
+import os
+import sys
 from pathlib import Path
+
+COURSE = Path(__file__).resolve().parent  # noqa: F821 (set by traitlets for every config file)
+if str(COURSE) not in sys.path:
+    sys.path.insert(0, str(COURSE))
 
 from instructor_grading.config import autograde_preprocessors, feedback_preprocessors, sanitize_preprocessors
 from nbgrader.coursedir import CourseDirectory
@@ -19,12 +31,14 @@ c = get_config()  # noqa: F821 (provided by nbgrader)
 c.CourseDirectory.course_id = "mle-pytorch"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
+if os.environ.get("MLE_GRADEBOOK_URL"):
+    c.CourseDirectory.db_url = os.environ["MLE_GRADEBOOK_URL"]
 
 # Execute replaced by GradingExecute: the kernel runs sandboxed, and every test cell's verdict comes
 # from its trusted check in instructor_grading/checks/ (see the Instructor guide).
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
 # The secret that seeds each check's data per student: keep it, and out of git (a re-grade needs it).
-c.GradingExecute.secret_file = str(Path(__file__).with_name(".grading_secret"))  # noqa: F821
+c.GradingExecute.secret_file = str(COURSE / ".grading_secret")
 # Grading records (<notebook>.grading.json) stay with the instructor: never copied into feedback.
 c.CourseDirectory.ignore = CourseDirectory.class_traits()["ignore"].default() + ["*.grading.json"]
 # A cell that runs longer than this is stopped (an endless loop scores 0 for that task only).

@@ -38,3 +38,33 @@ def built_book() -> Path:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
         pytest.fail(f"jupyter-book build failed (exit {result.returncode}):\n{tail}", pytrace=False)
     return ROOT
+
+
+# The course hub's state for the tests: a fixed folder (the hub's venv is kept between runs; everything
+# else in it is made fresh), with ports of its own, so a demo `make hub` on the same machine is untouched.
+HUB_TEST_ROOT = Path(os.environ.get("HUB_TEST_ROOT", "/srv/mle-hub-test"))
+HUB_TEST_PORT = 8300
+HUB_TEST_PG_PORT = 5434
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL cluster for every test that needs one (the hub tests use the same), stopped at the end.
+
+    Made fresh in ``HUB_TEST_ROOT/postgres`` on 127.0.0.1:5434. Needs root (the server runs as ``postgres``).
+    """
+    from hub.postgres import Cluster
+
+    if os.geteuid() != 0:
+        pytest.fail("the PostgreSQL tests need root (the server runs as the postgres user)", pytrace=False)
+    cluster = Cluster(HUB_TEST_ROOT / "postgres", HUB_TEST_PG_PORT)
+    cluster.stop()  # a run that was killed may have left it running
+    subprocess.run(["rm", "-rf", str(cluster.folder)], check=True)
+    HUB_TEST_ROOT.mkdir(parents=True, exist_ok=True)
+    HUB_TEST_ROOT.chmod(0o755)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

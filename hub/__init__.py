@@ -1,0 +1,1 @@
+"""The course on a multi-user JupyterHub on one machine (``make hub``); see book/instructor_hub.md."""
