@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -163,8 +164,12 @@ def ensure_environment(settings: Settings, log=print) -> None:
             _run(["/usr/bin/python3", "-m", "venv", str(settings.venv)])
         wheels = settings.root / "wheels"
         shutil.rmtree(wheels, ignore_errors=True)
-        _run([str(settings.venv / "bin" / "pip"), "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)],
-             timeout=900)
+        with tempfile.TemporaryDirectory() as tree:  # built from a copy: setuptools writes build/ into its tree
+            shutil.copy2(REPO / "pyproject.toml", tree)
+            shutil.copytree(REPO / "mle_helpers", Path(tree) / "mle_helpers",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            _run([str(settings.venv / "bin" / "pip"), "wheel", "--quiet", "--no-deps", "-w", str(wheels), tree],
+                 timeout=900)
         course_stack = settings.root / "requirements-course.txt"
         # The repository's own line (-e .[instructor]) would put the grading code in the users' environment.
         course_stack.write_text("".join(line for line in (REPO / "requirements.txt").read_text().splitlines(True)
