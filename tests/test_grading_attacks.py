@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import threading
-from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -27,6 +26,7 @@ from nbformat.v4 import new_code_cell
 from instructor_grading import scratch
 from instructor_grading.record import Record
 from instructor_grading.regions import solved_release
+from leaks import check_code_lines, shown_lines
 
 pytestmark = pytest.mark.slow
 
@@ -282,30 +282,15 @@ def test_a_forbidden_reference_is_named_in_the_record(graded):
         assert all(f["cell"] is not None and f["reason"] for f in record.forbidden)
 
 
-def check_code_lines(course: Path) -> set[str]:
-    """Every distinctive code line of the trusted checks that the release and the solutions do not also hold
-    (a student's own code may well contain `optimizer.step()`)."""
-    public = {line.strip() for folder in ("release", "source") for path in (course / folder).rglob("*.ipynb")
-              for cell in nbformat.read(path, 4).cells for line in cell.source.splitlines()}
-    lines = set()
-    for path in (ROOT / "instructor_grading" / "checks").glob("*.py"):
-        for line in path.read_text().splitlines():
-            line = line.strip()
-            if len(line) > 15 and not line.startswith(("#", '"""', "from ", "import ", "@", "def ", "return")):
-                lines.add(line)
-    return lines - public
-
-
 def test_feedback_shows_no_line_of_a_check(graded):
     course = graded["A"]
     run = subprocess.run([sys.executable, "-m", "instructor_grading", "feedback", "--course", str(course)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    secret = check_code_lines(course)
+    secret = check_code_lines([path for folder in ("release", "source") for path in (course / folder).rglob("*.ipynb")])
     pages = list((course / "feedback").rglob("*.html"))
     assert len(pages) == len(graded["scores"]["A"])
     assert not list((course / "feedback").rglob("*.grading.json")), "grading records reached the feedback"
     for page in pages:
-        shown = {line.strip() for line in unescape(re.sub(r"<[^>]+>", "", page.read_text())).splitlines()}
-        leaked = sorted(secret & shown)
+        leaked = sorted(secret & shown_lines(page.read_text()))
         assert not leaked, (page, leaked[:3])
