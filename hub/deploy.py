@@ -206,7 +206,12 @@ def _write_environment_config(settings: Settings) -> None:
                                                for name in INSTRUCTOR_SERVER_EXTENSIONS}}}, indent=1))
     (etc / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {name: True for name in INSTRUCTOR_LAB_EXTENSIONS}}, indent=1))
-    _run(["chmod", "-R", "a+rX", str(etc)])
+    # No news feed and no update check: JupyterLab would fetch them from the internet.
+    overrides = settings.venv / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    overrides.write_text(json.dumps({"@jupyterlab/apputils-extension:notification":
+                                     {"fetchNews": "false", "checkForUpdates": False}}, indent=1))
+    _run(["chmod", "-R", "a+rX", str(etc), str(overrides.parent)])
 
 
 # ... and the instructor's own configuration (~/.jupyter, read after the environment's) turns them back on.

@@ -28,6 +28,7 @@ import requests
 from conftest import HUB_TEST_PG_PORT, HUB_TEST_PORT, HUB_TEST_ROOT, ROOT
 from hub.postgres import RUNUSER
 from instructor_grading.regions import solved_release
+from browser import browser  # noqa: F401 (fixture)
 from leaks import check_code_lines, shown_lines
 
 pytestmark = pytest.mark.slow
@@ -359,3 +360,52 @@ def test_student_code_graded_by_formgrader_finds_no_password_no_instructor_file_
     assert "socket.create_connection" in first.source, "the probe cell was not graded"
     printed = "".join(output.get("text", "") for output in first.outputs)
     assert printed.splitlines() == ["env: []", "proc: 0", "home: unreadable", "net: unreachable"], printed
+
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+def browser_log_in(browser, user: str, password: str):
+    """A new browser context logged in as ``user`` through the hub's login page; returns its page."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(f"{BASE}/hub/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", password)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(f"{BASE}/user/{user}/lab**", timeout=120_000)
+    page.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
+    return page
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_student_fetches_and_submits_and_the_instructor_sees_it(hub, browser):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assignment = "ps2_gradient_ascent"  # released by make hub
+    page = browser_log_in(browser, BROWSER_STUDENT, hub.password)
+    page.get_by_text("Nbgrader", exact=True).click()
+    menu = page.locator(".lm-Menu-content")
+    assert "Formgrader" not in menu.inner_text(), "a student's Nbgrader menu offers formgrader"
+    page.get_by_text("Assignment List", exact=True).click()
+    released = page.locator("#released_assignments_list")
+    released.get_by_text(assignment).wait_for(timeout=60_000)
+    page.screenshot(path=str(SCREENSHOTS / "hub-student-assignment-list.png"))
+    released.locator(".list_item", has_text=assignment).get_by_role("button", name="Fetch").click()
+    fetched = page.locator("#fetched_assignments_list .list_item", has_text=assignment)
+    fetched.get_by_role("button", name="Submit").click()
+    submitted = page.locator("#submitted_assignments_list .list_item", has_text=assignment)
+    submitted.first.wait_for(timeout=60_000)
+    page.screenshot(path=str(SCREENSHOTS / "hub-student-submitted.png"))
+    page.context.close()
+
+    page = browser_log_in(browser, INSTRUCTOR, hub.password)
+    page.goto(f"{BASE}/user/{INSTRUCTOR}/formgrader/manage_assignments")
+    page.locator("#main-table tr", has_text=assignment).locator("td.collect a").click()
+    page.locator(".modal", has_text="Successfully collected").wait_for(timeout=60_000)
+    page.goto(f"{BASE}/user/{INSTRUCTOR}/formgrader/manage_submissions/{assignment}")
+    row = page.locator("tr", has_text=BROWSER_STUDENT)
+    row.locator("td.autograde a").click()  # formgrader's own button: the course's sandboxed grading
+    row.locator("td.score", has_text=" / ").wait_for(timeout=300_000)
+    page.screenshot(path=str(SCREENSHOTS / "hub-instructor-formgrader.png"))
+    assert row.locator("td.score").inner_text().strip().startswith("0"), "an untouched notebook earned points"
+    page.context.close()
