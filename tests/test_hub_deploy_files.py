@@ -59,6 +59,16 @@ CHART_SECOND_LEVEL = {
         "secretSync",
     },
 }
+# And one level further down, for the closed objects this course fills in.
+CHART_THIRD_LEVEL = {
+    ("hub", "db"): {"type", "pvc", "upgrade", "url", "password"},
+    ("singleuser", "image"): {"name", "tag", "pullPolicy", "pullSecrets"},
+    ("singleuser", "storage"): {"capacity", "dynamic", "extraLabels", "extraVolumeMounts", "extraVolumes",
+                                "homeMountPath", "static", "type"},
+    ("singleuser", "cpu"): {"limit", "guarantee"},
+    ("singleuser", "memory"): {"limit", "guarantee"},
+    ("proxy", "https"): {"enabled", "type", "letsencrypt", "manual", "secret", "hosts"},
+}
 
 
 # --- the course image -------------------------------------------------------------------------
@@ -180,7 +190,8 @@ def test_torch_comes_from_the_cpu_index_given_as_build_argument():
 def test_image_leaves_out_the_editable_install_of_the_repository():
     final = dockerfile_stages()[-1]
     commands = shell_commands(final)
-    filtered = [m.group(1) for m in (re.match(r"grep -v '\^-e' \S*requirements\.txt > (\S+)", c) for c in commands) if m]
+    filters = (re.match(r"grep -v '\^-e' \S*requirements\.txt > (\S+)", command) for command in commands)
+    filtered = [match.group(1) for match in filters if match]
     assert filtered, "requirements.txt's '-e .[instructor]' line must be filtered out before pip reads the file"
     installs = [command for command in commands if "pip install" in command]
     assert any(f"-r {filtered[0]}" in command for command in installs), "pip must read the filtered requirements"
@@ -191,7 +202,7 @@ def test_image_leaves_out_the_editable_install_of_the_repository():
 
 def test_image_runs_the_hubs_jupyterhub_major():
     chart = re.search(r"chart (\d+\.\d+\.\d+)", (ROOT / "hub" / "k8s" / "values.yaml").read_text())
-    assert chart and chart.group(1) in CHART_JUPYTERHUB, "values.yaml must name the chart release it was checked against"
+    assert chart and chart.group(1) in CHART_JUPYTERHUB, "values.yaml must name the chart release it was checked with"
     major = int(CHART_JUPYTERHUB[chart.group(1)].split(".")[0])
     pins = [re.search(r"jupyterhub>=(\d+),<(\d+)", command) for command in shell_commands(dockerfile_stages()[-1])]
     pins = [pin for pin in pins if pin]
@@ -290,7 +301,7 @@ def test_both_nbgrader_groups_exist(values):
 def fake_spawner(*groups: str) -> SimpleNamespace:
     return SimpleNamespace(user=SimpleNamespace(groups=[SimpleNamespace(name=g) for g in groups]),
                            environment={"OMP_NUM_THREADS": "1"},
-                           extra_labels={"hub.jupyter.org/network-access-hub": "true"})
+                           extra_labels={"component": "singleuser-server"})
 
 
 def pre_spawn_hook(values: dict):
@@ -363,3 +374,6 @@ def test_values_keys_are_known_to_the_chart(values):
         assert section in CHART_SECOND_LEVEL, f"copy the keys of '{section}' from the chart's schema first"
         unknown = set(content) - CHART_SECOND_LEVEL[section]
         assert not unknown, f"{section}: the chart knows no {sorted(unknown)}"
+    for (section, key), known in CHART_THIRD_LEVEL.items():
+        unknown = set(values.get(section, {}).get(key) or {}) - known
+        assert not unknown, f"{section}.{key}: the chart knows no {sorted(unknown)}"
