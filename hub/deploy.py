@@ -314,7 +314,7 @@ def hub_environment(settings: Settings, roster: list[dict]) -> dict:
             "HUB_STUDENTS": ",".join(row["id"] for row in roster)}
 
 
-def _hub_pid(settings: Settings) -> int | None:
+def hub_pid(settings: Settings) -> int | None:
     try:
         pid = int((settings.state / "jupyterhub.pid").read_text())
         os.kill(pid, 0)
@@ -341,7 +341,7 @@ def start(settings: Settings, log=print) -> None:
     ensure_database(settings, known)
     ensure_users(settings, roster, log)
     ensure_course(settings, known, roster, log)
-    if _hub_pid(settings) is None:
+    if hub_pid(settings) is None:
         with (settings.state / "jupyterhub.log").open("ab") as out:
             process = subprocess.Popen([str(settings.venv / "bin" / "jupyterhub"), "-f", str(HUB_CONFIG)],
                                        cwd=settings.state, env=hub_environment(settings, roster), stdout=out,
@@ -363,7 +363,7 @@ def start(settings: Settings, log=print) -> None:
 
 def stop(settings: Settings, log=print) -> None:
     """Stop the hub (which stops the proxy and every user's server) and PostgreSQL; keep every file."""
-    pid = _hub_pid(settings)
+    pid = hub_pid(settings)
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 60

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ import pytest
 import requests
 
 from conftest import HUB_TEST_PG_PORT, HUB_TEST_PORT, HUB_TEST_ROOT, ROOT
+from hub.deploy import Settings, hub_pid
 from hub.postgres import RUNUSER
 from instructor_grading.regions import solved_release
 from browser import browser  # noqa: F401 (fixture)
@@ -145,8 +147,9 @@ def remove_test_users() -> None:
 def hub(postgres, tmp_path_factory):
     """``make hub`` with fresh test users, exchange and gradebook; ``make hub-stop`` at the end, whatever happens."""
     env = hub_env(tmp_path_factory.mktemp("hub"), secrets.token_urlsafe(12))
-    make("hub-stop", env)  # a hub left by a killed run
-    postgres.start()
+    settings = Settings.from_environ(env)
+    if (pid := hub_pid(settings)) is not None:  # a hub left by a killed run
+        os.killpg(pid, signal.SIGKILL)
     for stale in ("exchange", "state"):
         subprocess.run(["rm", "-rf", str(HUB_TEST_ROOT / stale)], check=True)
     remove_test_users()
@@ -158,8 +161,11 @@ def hub(postgres, tmp_path_factory):
         yield Hub(env, time.monotonic() - began)
     finally:
         stopped = make("hub-stop", env)
+        everything_stopped = hub_pid(settings) is None and not settings.cluster().running
         remove_test_users()
+        postgres.start()  # make hub-stop stopped the session's cluster too: hand it back as it was
         assert stopped.returncode == 0, stopped.stderr[-2000:]
+        assert everything_stopped, "make hub-stop left the hub or PostgreSQL running"
 
 
 def notebook_json(path: Path) -> dict:
@@ -409,3 +415,21 @@ def test_in_a_browser_a_student_fetches_and_submits_and_the_instructor_sees_it(h
     page.screenshot(path=str(SCREENSHOTS / "hub-instructor-formgrader.png"))
     assert row.locator("td.score").inner_text().strip().startswith("0"), "an untouched notebook earned points"
     page.context.close()
+
+
+def test_a_stopped_and_restarted_hub_finds_the_same_gradebook_and_users(hub, loop):
+    """Runs last: make hub-stop, then make hub again."""
+    stopped = make("hub-stop", hub.env)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{BASE}/hub/api/", timeout=5)
+    began = time.monotonic()
+    restarted = make("hub", hub.env)
+    assert restarted.returncode == 0, restarted.stdout[-2000:] + restarted.stderr[-2000:]
+    assert "created user" not in restarted.stdout and "released" not in restarted.stdout, restarted.stdout
+    hub.restarted_in = time.monotonic() - began
+    hub.start_server(INSTRUCTOR)
+    again = {s["student"]: s for s in hub.ok(INSTRUCTOR, "GET", f"formgrader/api/submissions/{PS1}")}
+    for student in (SOLVER, RESUBMITTER, PROBER):
+        assert again[student]["score"] == loop["submissions"][student]["score"] + (
+            loop["manual"]["score"] if student == SOLVER else 0), student
