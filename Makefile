@@ -18,7 +18,7 @@ export OMP_NUM_THREADS ?= 1
 .PHONY: help install book test test-fast assignments autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
 
 help:
-	@echo "make book | test | assignments | autograde [JOBS=n] | feedback | grades | lab | bench | clean"
+	@echo "make book | test | assignments | autograde [JOBS=n] [SHARD=i/N] | feedback | grades | lab | bench | clean"
 	@echo "make hub | hub-stop | gradebook-backup   (the course on JupyterHub on this machine; needs root)"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml

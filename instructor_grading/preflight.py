@@ -98,11 +98,14 @@ def duplicate_grade_ids(nb) -> list[str]:
             if before.metadata.get("nbgrader", {}).get("grade_id") and "nbgrader" not in after.metadata]
 
 
-def expected_notebooks(db_url: str) -> dict[str, list[str]]:
-    """Assignment name -> its notebook names, from the gradebook (``make assignments`` fills it)."""
+def expected_notebooks(db_url: str, *, course_id: str = "default_course") -> dict[str, list[str]]:
+    """Assignment name -> its notebook names, from the gradebook (``make assignments`` fills it).
+
+    ``course_id``: the course's id (nbgrader adds a course it does not find to the gradebook).
+    """
     from nbgrader.api import Gradebook
 
-    with Gradebook(db_url) as gb:
+    with Gradebook(db_url, course_id) as gb:
         return {a.name: sorted(nb.name for nb in a.notebooks) for a in gb.assignments}
 
 

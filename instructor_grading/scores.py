@@ -4,12 +4,15 @@ from __future__ import annotations
 __all__ = ["scores", "format_table"]
 
 
-def scores(db_url: str) -> dict:
-    """``{(student, assignment): (auto score, max score)}`` from the gradebook."""
+def scores(db_url: str, *, course_id: str = "default_course") -> dict:
+    """``{(student, assignment): (auto score, max score)}`` from the gradebook.
+
+    ``course_id``: the course's id (nbgrader adds a course it does not find to the gradebook).
+    """
     from nbgrader.api import Gradebook
 
     table = {}
-    with Gradebook(db_url) as gb:
+    with Gradebook(db_url, course_id) as gb:
         for assignment in gb.assignments:
             for sub in assignment.submissions:
                 table[(sub.student.id, assignment.name)] = (sub.score, sub.max_score)

@@ -1,6 +1,7 @@
 """The graded assignments, from instructor source to grades, with the real nbgrader CLI.
 
-One temporary course directory (nbgrader_config.py and solutions/ copied in)
+One temporary course directory (nbgrader_config.py, instructor_grading/ and solutions/ copied in, as
+`make hub` makes the instructor's)
 serves every test here: `nbgrader generate_assignment "*"` makes the release
 there, three students submit every assignment, and one `nbgrader autograde
 "*"` grades them all.
@@ -106,6 +107,8 @@ def submission(assignment: str, student: str):
 def course(tmp_path_factory) -> Path:
     course = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "instructor_grading", course / "instructor_grading",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     for assignment in ASSIGNMENTS:
         shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
     nbgrader("generate_assignment", "*", "--force", cwd=course)

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DEMO = scratch.DEMO_ASSIGNMENT
 PASSWORD = "grader-test-password"  # noqa: S105 (a throwaway cluster on 127.0.0.1)
-RESTORE_PORT = int(os.environ.get("DEV_RESTORE_PORT", 5435))  # the second cluster of the backup test
+RESTORE_PORT = 5435  # the second cluster of the backup test
 
 # The rows of every (student, notebook, grade cell), through SQL rather than through nbgrader.
 GRADE_ROWS = """
