@@ -129,7 +129,7 @@ def read_roster(path: Path) -> list[dict]:
     return rows
 
 
-def _secrets(settings: Settings) -> dict:
+def read_secrets(settings: Settings) -> dict:
     """Passwords and tokens, made once and kept in the state folder (root only)."""
     settings.state.mkdir(parents=True, exist_ok=True)
     settings.state.chmod(0o700)
@@ -242,7 +242,7 @@ def ensure_users(settings: Settings, roster: list[dict], log=print) -> None:
         Path(f"/home/{name}").chmod(0o700)
 
 
-def _as_user(user: str, command: list[str], settings: Settings, known: dict, cwd: Path, **kwargs):
+def run_as(user: str, command: list[str], settings: Settings, known: dict, cwd: Path, **kwargs):
     """Run ``command`` as ``user`` with the hub's environment (and, for the instructor, the gradebook)."""
     env = {"HOME": f"/home/{user}", "USER": user, "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
            "PATH": f"{settings.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin"}
@@ -278,13 +278,13 @@ def ensure_course(settings: Settings, known: dict, roster: list[dict], log=print
     options = ["--Authenticator.plugin_class=nbgrader.auth.NoAuthPlugin", "--log-level=WARN"]
     for assignment in assignments():
         if not (course / "exercises" / assignment).is_dir():
-            _as_user(settings.instructor, ["nbgrader", "generate_assignment", assignment, "--force", *options],
+            run_as(settings.instructor, ["nbgrader", "generate_assignment", assignment, "--force", *options],
                      settings, known, course, timeout=600)
-    _as_user(settings.instructor, ["nbgrader", "db", "student", "import", "roster.csv", *options], settings, known,
+    run_as(settings.instructor, ["nbgrader", "db", "student", "import", "roster.csv", *options], settings, known,
              course, timeout=300)
     for assignment in settings.release:
         if not (settings.exchange / COURSE_ID / "outbound" / assignment).is_dir():
-            _as_user(settings.instructor, ["nbgrader", "release_assignment", assignment, *options], settings, known,
+            run_as(settings.instructor, ["nbgrader", "release_assignment", assignment, *options], settings, known,
                      course, timeout=300)
             log(f"released {assignment}")
 
@@ -337,7 +337,7 @@ def start(settings: Settings, log=print) -> None:
     roster = read_roster(settings.roster)
     began = time.monotonic()
     ensure_environment(settings, log)
-    known = _secrets(settings)
+    known = read_secrets(settings)
     ensure_database(settings, known)
     ensure_users(settings, roster, log)
     ensure_course(settings, known, roster, log)

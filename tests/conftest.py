@@ -3,7 +3,8 @@
 ``built_book`` runs the real book build once per test session, exactly as
 ``make book`` does, and returns the project root (where ``_build/`` is).
 Set ``BOOK_ROOT=<dir>`` to test an already-built copy instead; then nothing
-is built.
+is built. ``browser`` (from browser.py) is the session's one headless chromium,
+and ``postgres`` the one PostgreSQL cluster that the gradebook and hub tests share.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from browser import browser  # noqa: F401 (the one headless chromium of the session, for every browser test)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -27,10 +27,9 @@ import pytest
 import requests
 
 from conftest import HUB_TEST_PG_PORT, HUB_TEST_PORT, HUB_TEST_ROOT, ROOT
-from hub.deploy import Settings, hub_pid
+from hub.deploy import Settings, hub_pid, read_secrets, run_as
 from hub.postgres import RUNUSER
 from instructor_grading.regions import solved_release
-from browser import browser  # noqa: F401 (fixture)
 from leaks import check_code_lines, shown_lines
 
 pytestmark = pytest.mark.slow
@@ -200,6 +199,9 @@ def loop(hub):
         hub.ok(user, "POST", "assignments/submit", data={"course_id": COURSE, "assignment_id": PS1})
     time.sleep(1.1)  # nbgrader's submissions are told apart by their timestamp
     hub.ok(RESUBMITTER, "PUT", contents, json={"type": "notebook", "format": "json", "content": untouched_json})
+    # nbgrader's Validate button, in each student's own server, before the last submit.
+    seen["validated"] = {user: hub.ok(user, "POST", "assignments/validate", data={"path": contents.split("/", 2)[2]})
+                         for user in (SOLVER, RESUBMITTER)}
     hub.ok(RESUBMITTER, "POST", "assignments/submit", data={"course_id": COURSE, "assignment_id": PS1})
     seen["listed"] = hub.ok(RESUBMITTER, "GET", "assignments", params={"course_id": COURSE})
     # 3. The instructor collects and autogrades every submission in formgrader.
@@ -255,6 +257,12 @@ def test_hub_and_database_listen_on_loopback_only(hub):
                                                      HUB_TEST_PG_PORT))]
     assert len(ours) >= 4, listening
     assert all(line.split()[3].startswith(("127.0.0.1:", "[::1]:")) for line in ours), ours
+
+
+def test_validate_tells_a_student_whether_the_visible_tests_pass(loop):
+    solved, untouched = loop["validated"][SOLVER], loop["validated"][RESUBMITTER]
+    assert not solved.get("failed") and not solved.get("changed"), solved
+    assert untouched.get("failed"), untouched
 
 
 def test_only_the_last_submission_is_graded(hub, loop):
@@ -325,7 +333,7 @@ def test_the_exchange_hides_every_submission_and_feedback_page_behind_an_unguess
         listed = hub.as_student(SOLVER, "ls", str(exchange / folder))
         assert listed.returncode != 0 and "Permission denied" in listed.stderr, listed.stdout[:300]
     submissions = sorted(p.name for p in (exchange / "inbound").iterdir())
-    assert len(submissions) == 4 and all(re.fullmatch(r".+\+.+\+.+\+[A-Za-z0-9]{12}", n) for n in submissions)
+    assert len(submissions) == 4 and all(re.fullmatch(r".+\+.+\+.+\+[A-Za-z0-9_-]{12}", n) for n in submissions)
     pages = sorted(p.name for p in (exchange / "feedback").iterdir())
     assert len(pages) == 3 and all(re.fullmatch(r"[0-9a-f]{32}\.html", n) for n in pages), pages
     mine = next(p for p in (exchange / "inbound").iterdir() if p.name.startswith(f"{RESUBMITTER}+"))
@@ -415,6 +423,26 @@ def test_in_a_browser_a_student_fetches_and_submits_and_the_instructor_sees_it(h
     page.screenshot(path=str(SCREENSHOTS / "hub-instructor-formgrader.png"))
     assert row.locator("td.score").inner_text().strip().startswith("0"), "an untouched notebook earned points"
     page.context.close()
+
+
+def test_the_instructors_command_line_grades_like_formgrader(hub, loop):
+    """In a terminal on the hub the instructor grades with the CLI: plain `nbgrader autograde` for one
+    student, and `python -m instructor_grading autograde --jobs 2` (what `make autograde JOBS=2` runs) for
+    the class, both into the PostgreSQL gradebook: the same scores as formgrader's button."""
+    settings = Settings.from_environ(hub.env)
+    known = read_secrets(settings)
+    plain = run_as(INSTRUCTOR, ["nbgrader", "autograde", PS1, "--student", SOLVER, "--force"], settings, known,
+                   settings.course, timeout=600)
+    assert "[ERROR]" not in plain.stdout + plain.stderr, plain.stderr[-2000:]
+    parallel = run_as(INSTRUCTOR, ["python", "-m", "instructor_grading", "autograde", "--jobs", "2"], settings,
+                      known, settings.course, timeout=900)
+    assert "FAILED" not in parallel.stdout, parallel.stdout[-2000:]
+    again = {s["student"]: s for s in hub.ok(INSTRUCTOR, "GET", f"formgrader/api/submissions/{PS1}")}
+    for student in (SOLVER, RESUBMITTER, PROBER):
+        assert again[student]["code_score"] == loop["submissions"][student]["code_score"], student
+    rows = hub.gradebook_sql("SELECT count(*), count(DISTINCT (g.cell_id, g.notebook_id)) FROM grade g")
+    total, distinct = map(int, rows.split("|"))
+    assert total == distinct, f"{total - distinct} grades written twice"
 
 
 def test_a_stopped_and_restarted_hub_finds_the_same_gradebook_and_users(hub, loop):

@@ -18,7 +18,7 @@ import yaml
 
 from instructor_grading.regions import HIDDEN_TESTS, MARK_SCHEME, SOLUTION, region_lines, solution_answers
 
-from browser import PageWatch, browser, copy_tree, jupyterlab_server, serve_directory  # noqa: F401 (fixture)
+from browser import PageWatch, copy_tree, jupyterlab_server, serve_directory
 
 pytestmark = pytest.mark.slow
 
