@@ -445,6 +445,15 @@ def test_the_instructors_command_line_grades_like_formgrader(hub, loop):
     assert total == distinct, f"{total - distinct} grades written twice"
 
 
+def test_make_gradebook_backup_writes_a_dump_of_the_grades(hub, loop, tmp_path):
+    """(tests/test_gradebook_postgres.py restores such a dump into a fresh cluster and compares every grade.)"""
+    target = tmp_path / "gradebook.dump"
+    backup = make("gradebook-backup", {**hub.env, "FILE": str(target)})
+    assert backup.returncode == 0 and str(target) in backup.stdout, backup.stdout + backup.stderr
+    listed = subprocess.run(["pg_restore", "--list", str(target)], capture_output=True, text=True, check=True)
+    assert "TABLE DATA public grade " in listed.stdout and "TABLE DATA public student " in listed.stdout
+
+
 def test_a_stopped_and_restarted_hub_finds_the_same_gradebook_and_users(hub, loop):
     """Runs last: make hub-stop, then make hub again."""
     stopped = make("hub-stop", hub.env)
