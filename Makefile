@@ -36,12 +36,12 @@ chromium:
 sandbox:
 	@command -v bwrap >/dev/null && command -v prlimit >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux >/dev/null; }
 
-# PostgreSQL and npm for the course hub. Debian's package would also make and start a default cluster;
-# the hub makes its own, so that one is switched off before the install.
+# PostgreSQL and npm for the course hub (and ss, pgrep, for its tests). Debian's package would also make
+# and start a default cluster; the hub makes its own, so that one is switched off before the install.
 hub-deps:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v npm >/dev/null || { \
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v npm ss pgrep >/dev/null || { \
 	  mkdir -p /etc/postgresql-common && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nodejs npm >/dev/null; }
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nodejs npm iproute2 procps >/dev/null; }
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
