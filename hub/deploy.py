@@ -305,11 +305,12 @@ def _write_instructor_config(settings: Settings, home: Path) -> None:
     _run(["chown", "-R", f"{settings.instructor}:{settings.instructor}", str(jupyter)])
 
 
-def hub_environment(settings: Settings, roster: list[dict]) -> dict:
-    """What ``hub/jupyterhub_config.py`` reads (besides the secrets file)."""
+def hub_environment(settings: Settings, roster: list[dict], known: dict) -> dict:
+    """What ``hub/jupyterhub_config.py`` reads (besides the tokens of the secrets file); only root sees it."""
     return {"PATH": f"{settings.venv / 'bin'}:{settings.root / 'proxy' / 'node_modules' / '.bin'}:/usr/bin:/bin",
             "LANG": "C.UTF-8", "HUB_ROOT": str(settings.root), "HUB_PORT": str(settings.port),
-            "HUB_PG_PORT": str(settings.pg_port), "HUB_PASSWORD": settings.password,
+            "HUB_DB_URL": settings.cluster().url("jupyterhub", known["hub_db_password"]),
+            "HUB_GRADEBOOK_URL": gradebook_url(settings, known), "HUB_PASSWORD": settings.password,
             "HUB_INSTRUCTOR": settings.instructor, "HUB_COURSE_ID": COURSE_ID,
             "HUB_STUDENTS": ",".join(row["id"] for row in roster)}
 
@@ -344,7 +345,7 @@ def start(settings: Settings, log=print) -> None:
     if hub_pid(settings) is None:
         with (settings.state / "jupyterhub.log").open("ab") as out:
             process = subprocess.Popen([str(settings.venv / "bin" / "jupyterhub"), "-f", str(HUB_CONFIG)],
-                                       cwd=settings.state, env=hub_environment(settings, roster), stdout=out,
+                                       cwd=settings.state, env=hub_environment(settings, roster, known), stdout=out,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         (settings.state / "jupyterhub.pid").write_text(str(process.pid))
         deadline = time.monotonic() + 120

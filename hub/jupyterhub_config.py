@@ -17,7 +17,6 @@ known = json.loads((root / "state" / "secrets.json").read_text())
 instructor = os.environ["HUB_INSTRUCTOR"]
 students = [name for name in os.environ["HUB_STUDENTS"].split(",") if name]
 course = os.environ["HUB_COURSE_ID"]
-pg = f"127.0.0.1:{os.environ['HUB_PG_PORT']}"
 
 # The public port, and the hub's and the proxy's APIs on the next two, all on loopback.
 c.JupyterHub.ip = "127.0.0.1"
@@ -27,7 +26,7 @@ c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{port + 2}"
 c.ConfigurableHTTPProxy.auth_token = known["proxy_token"]
 c.ConfigurableHTTPProxy.pid_file = str(root / "state" / "proxy.pid")
 c.JupyterHub.cookie_secret_file = str(root / "state" / "cookie_secret")
-c.JupyterHub.db_url = f"postgresql+psycopg2://jupyterhub:{known['hub_db_password']}@{pg}/jupyterhub"
+c.JupyterHub.db_url = os.environ["HUB_DB_URL"]
 
 c.JupyterHub.authenticator_class = "dummy"
 c.DummyAuthenticator.password = os.environ["HUB_PASSWORD"]
@@ -59,8 +58,7 @@ c.Spawner.environment = {"OMP_NUM_THREADS": "1", "LANG": "C.UTF-8"}
 def give_the_instructor_the_gradebook(spawner):
     """Only the instructor's server (formgrader, terminals) gets the gradebook's address and password."""
     if spawner.user.name == instructor:
-        gradebook = f"postgresql+psycopg2://gradebook:{known['gradebook_password']}@{pg}/gradebook"
-        spawner.environment = {**spawner.environment, "MLE_GRADEBOOK_URL": gradebook}
+        spawner.environment = {**spawner.environment, "MLE_GRADEBOOK_URL": os.environ["HUB_GRADEBOOK_URL"]}
 
 
 c.Spawner.pre_spawn_hook = give_the_instructor_the_gradebook
