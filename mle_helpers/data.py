@@ -6,11 +6,14 @@ and never disturbs the global random state. Introduced in chapter 1.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 from . import _validate as v
 
-__all__ = ["sample_gaussian", "sample_linear", "sample_bernoulli", "COIN_TOSSES"]
+__all__ = ["sample_gaussian", "sample_gaussian_batches", "sample_linear", "sample_bernoulli", "COIN_TOSSES",
+           "TwoDProblem", "two_d_problem"]
 
 #: The seven coin tosses of chapter 6 (1 = heads, 0 = tails).
 COIN_TOSSES = (0, 0, 1, 1, 0, 0, 1)
@@ -76,3 +79,42 @@ def sample_bernoulli(n, theta, *, seed) -> torch.Tensor:
     theta = v.probability("theta", theta)
     generator = _generator(seed)
     return (torch.rand(n, generator=generator, dtype=torch.float64) < theta).to(torch.float64)
+
+
+def sample_gaussian_batches(repeats, n, mu, cov, *, seed) -> torch.Tensor:
+    """``repeats`` independent samples of size n at once, for simulations (chapters 3, 4 and 11).
+
+    One call to :func:`sample_gaussian` with ``repeats * n`` draws, reshaped, so a
+    simulation over many data sets is one vectorised draw instead of a loop.
+
+    Returns:
+        float64 tensor of shape (repeats, n) for a scalar ``mu``, else (repeats, n, d).
+
+    Raises:
+        ValueError: repeats or n not a positive integer, or what :func:`sample_gaussian` raises.
+    """
+    repeats = v.positive_int("repeats", repeats)
+    n = v.positive_int("n", n)
+    draws = sample_gaussian(repeats * n, mu, cov, seed=seed)
+    return draws.reshape(repeats, n, *draws.shape[1:])
+
+
+class TwoDProblem(NamedTuple):
+    """The course's two-dimensional problem: data, the truth that made it, and the start of every climb."""
+
+    X: torch.Tensor  #: (n, 2) data
+    mu_true: torch.Tensor  #: the true mean (1, 1)
+    sigma: torch.Tensor  #: the known covariance 5 I
+    mu0: torch.Tensor  #: the starting point (-1, -1)
+
+
+def two_d_problem(*, n=10_000, seed=7) -> TwoDProblem:
+    """The problem of chapters 7 to 11 and of ps2-ps4: n points from N((1, 1), 5 I), start (-1, -1).
+
+    The chapters use the default seed; an assignment draws its own sample
+    from the same model, so a chapter's numbers are never an assignment's answers.
+    """
+    mu_true = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    sigma = 5.0 * torch.eye(2, dtype=torch.float64)
+    X = sample_gaussian(n, mu_true, sigma, seed=seed)
+    return TwoDProblem(X, mu_true, sigma, torch.tensor([-1.0, -1.0], dtype=torch.float64))

@@ -10,7 +10,30 @@ import torch
 
 from . import _validate as v
 
-__all__ = ["gaussian_mle", "linreg_mle", "bernoulli_mle", "bernoulli_map", "beta_posterior", "predictive_head"]
+__all__ = ["scatter_matrix", "gaussian_mle", "linreg_mle", "bernoulli_mle", "bernoulli_map", "beta_posterior", "predictive_head"]
+
+
+def scatter_matrix(X, mu=None) -> torch.Tensor:
+    """The scatter matrix ``S = sum_i (x_i - mu)(x_i - mu)^T`` of an (n, d) sample (chapter 4).
+
+    Args:
+        X: data matrix of shape (n, d).
+        mu: the centre, shape (d,); the sample mean when None.
+
+    Returns:
+        float64 tensor of shape (d, d); divided by n it is the covariance MLE.
+
+    Raises:
+        ValueError: X not a non-empty (n, d) matrix, or mu of the wrong shape.
+    """
+    X = v.data_matrix("X", X).to(torch.float64)
+    if mu is None:
+        mu = X.mean(dim=0)
+    mu = v.check_finite("mu", v.as_tensor("mu", mu, dtype=torch.float64))
+    if mu.shape != (X.shape[1],):
+        raise ValueError(f"mu must have shape ({X.shape[1]},); got shape {tuple(mu.shape)}")
+    centred = X - mu
+    return centred.T @ centred
 
 
 def gaussian_mle(X):
@@ -36,10 +59,9 @@ def gaussian_mle(X):
     if X.ndim not in (1, 2) or X.shape[0] == 0 or (X.ndim == 2 and X.shape[1] == 0):
         raise ValueError(f"X must be a non-empty sample of shape (n,) or (n, d); got shape {tuple(X.shape)}")
     mu_hat = X.mean(dim=0)
-    centred = X - mu_hat
     if X.ndim == 1:
-        return mu_hat, (centred**2).mean()
-    return mu_hat, centred.T @ centred / X.shape[0]
+        return mu_hat, ((X - mu_hat) ** 2).mean()
+    return mu_hat, scatter_matrix(X, mu_hat) / X.shape[0]
 
 
 def linreg_mle(x, y):

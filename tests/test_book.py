@@ -19,6 +19,24 @@ def test_every_toc_page_is_built(built_book):
         assert html.exists(), f"{page} is in _toc.yml but {html} was not built"
 
 
+# The book's own machinery, which a reader copying the code does not need: set-up, glue, thread settings.
+PLUMBING = ("myst_nb", "glue(", "set_theme(", "set_num_threads(")
+
+
+def test_readers_see_the_method_not_the_books_plumbing(built_book):
+    """Code cells shown on a page (even folded behind "show code") hold no glue or set-up:
+    that lives in removed cells, so every number is still computed on the page."""
+    shown = {}
+    for page in sorted((built_book / "_build" / "html" / "book").glob("*.html")):
+        html = page.read_text()
+        inputs = re.findall(r'<div class="cell_input[^"]*">(.*?)</pre>', html, flags=re.S)
+        found = sorted({word for block in inputs for word in PLUMBING if word in re.sub(r"<[^>]+>", "", block)})
+        if found:
+            shown[page.name] = found
+    assert len(list((built_book / "_build" / "html" / "book").glob("*.html"))) >= 11
+    assert not shown, f"pages show the book's plumbing in code cells: {shown}"
+
+
 def test_mathjax_is_served_from_the_site_itself(built_book):
     html_dir = built_book / "_build" / "html"
     assert (html_dir / "_static" / "mathjax" / "tex-chtml.js").exists()

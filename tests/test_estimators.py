@@ -103,3 +103,35 @@ def test_samplers_leave_the_global_random_state_alone():
     torch.manual_seed(123)
     mh.data.sample_gaussian(10, 0.0, 1.0, seed=1)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_batched_samples_are_independent_samples_of_the_requested_shape():
+    one = mh.data.sample_gaussian_batches(4000, 3, [1.0, -1.0], torch.eye(2), seed=5)
+    assert one.shape == (4000, 3, 2)
+    assert torch.equal(one, mh.data.sample_gaussian_batches(4000, 3, [1.0, -1.0], torch.eye(2), seed=5))
+    # rows of different batches are uncorrelated draws with the requested moments
+    first, second = one[:, 0, 0].numpy(), one[:, 1, 0].numpy()
+    assert abs(np.corrcoef(first, second)[0, 1]) < 0.05 and abs(first.mean() - 1.0) < 0.05
+    assert mh.data.sample_gaussian_batches(2, 5, 0.0, 1.0, seed=0).shape == (2, 5)
+    with pytest.raises(ValueError, match="repeats"):
+        mh.data.sample_gaussian_batches(0, 5, 0.0, 1.0, seed=0)
+
+
+def test_two_d_problem_is_the_course_problem_and_the_seed_changes_only_the_sample():
+    problem = mh.data.two_d_problem()
+    assert problem.X.shape == (10_000, 2)
+    assert problem.mu_true.tolist() == [1.0, 1.0] and problem.mu0.tolist() == [-1.0, -1.0]
+    assert torch.equal(problem.sigma, 5.0 * torch.eye(2, dtype=torch.float64))
+    assert abs(problem.X.mean(dim=0) - 1.0).max() < 0.1
+    other = mh.data.two_d_problem(seed=0)
+    assert not torch.equal(problem.X, other.X) and torch.equal(other.sigma, problem.sigma)
+
+
+def test_scatter_matrix_is_the_sum_of_outer_products():
+    X = mh.data.sample_gaussian(50, [0.0, 1.0, 2.0], torch.eye(3), seed=4)
+    centre = torch.tensor([0.5, 0.5, 0.5], dtype=torch.float64)
+    by_loop = sum(torch.outer(x - centre, x - centre) for x in X)
+    assert torch.allclose(est.scatter_matrix(X, centre), by_loop, atol=1e-12)
+    assert torch.allclose(est.scatter_matrix(X) / 50, est.gaussian_mle(X)[1], atol=1e-12)
+    with pytest.raises(ValueError, match="mu must have shape"):
+        est.scatter_matrix(X, [0.0, 0.0])

@@ -46,7 +46,8 @@ __all__ = ["CheckFailed", "Task", "Check", "Assignment", "load", "rng_for", "TOO
 # Every public name of mle_helpers, classified (a test fails when a new one is not).
 # TOOLS may be used by any answer: data, plotting, the self-checks.
 TOOLS = frozenset({
-    "data", "data.sample_gaussian", "data.sample_linear", "data.sample_bernoulli", "data.COIN_TOSSES",
+    "data", "data.sample_gaussian", "data.sample_gaussian_batches", "data.TwoDProblem", "data.two_d_problem",
+    "data.sample_linear", "data.sample_bernoulli", "data.COIN_TOSSES",
     "checks", *(f"checks.{name}" for name in importlib.import_module("mle_helpers.checks").__all__),
     "plotting", "set_theme", "PALETTE", "HEATMAP_CMAP", "vizualize", "visualize", "loglik_grid",
     "likelihood.clear_cache",
@@ -54,7 +55,7 @@ TOOLS = frozenset({
 # REFERENCES implement what students are asked to write: forbidden unless a task allows them.
 REFERENCES = frozenset({
     "L", "likelihood", "likelihood.sufficient_stats",
-    "estimators", "estimators.gaussian_mle", "estimators.linreg_mle", "estimators.bernoulli_mle",
+    "estimators", "estimators.scatter_matrix", "estimators.gaussian_mle", "estimators.linreg_mle", "estimators.bernoulli_mle",
     "estimators.bernoulli_map", "estimators.beta_posterior", "estimators.predictive_head",
     "ascent", "ascent.gradient_ascent", "ascent.optimizer_path",
 })
