@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pages import Page
+
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 
@@ -35,6 +37,20 @@ def test_readers_see_the_method_not_the_books_plumbing(built_book):
             shown[page.name] = found
     assert len(list((built_book / "_build" / "html" / "book").glob("*.html"))) >= 11
     assert not shown, f"pages show the book's plumbing in code cells: {shown}"
+
+
+def test_every_glued_value_is_used_by_the_text(built_book):
+    """A value glued on a page is a number the page states: none is glued for nothing (or only for a test)."""
+    unused = {}
+    for source in sorted((built_book / "book").glob("*.md")):
+        text = source.read_text()
+        used = set(re.findall(r"\{glue(?::\w+)?\}`([\w-]+)", text)) | set(re.findall(r"```\{glue(?::\w+)?\}\s+([\w-]+)", text))
+        if "glue(" in text:
+            glued = set(Page(built_book, source.stem).glued())
+            assert glued, f"{source.name} calls glue() but nothing was glued"
+            if glued - used:
+                unused[source.name] = sorted(glued - used)
+    assert not unused, f"glued values that no text uses: {unused}"
 
 
 def test_mathjax_is_served_from_the_site_itself(built_book):
