@@ -8,15 +8,16 @@ loses its figures' alt text fails here.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 
 import numpy as np
 import pytest
-from scipy import optimize, stats
+from scipy import linalg, optimize, stats
 
 import mle_helpers as mh
-from pages import Page
+from pages import NUMBER, Page
 
 pytestmark = pytest.mark.slow
 
@@ -75,13 +76,34 @@ def test_bernoulli_page_states_the_convention_and_tabulates_both_readings(built_
 
 # ---------------------------------------------------------------- chapter 4
 
+# The setup the page states (the cell that draws the data), regenerated here.
+MVN_SAMPLE = dict(n=500, mu=[1.0, -0.5], cov=[[1.0, 0.6], [0.6, 2.0]], seed=4)
+MVN_BIAS_SIMULATION = dict(n=5, repeats=40_000, seed=7)
 
-def test_multivariate_estimates_match_numpy_on_the_same_data(glued):
-    values = glued["multivariate_gaussian"]
-    setup = values["mvn_setup"]
-    X = mh.data.sample_gaussian(setup["n"], setup["mu"], setup["sigma"], seed=setup["seed"]).numpy()
-    np.testing.assert_allclose(values["mvn_mu_hat"], X.mean(axis=0), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(values["mvn_sigma_hat"], np.cov(X, rowvar=False, bias=True), rtol=0, atol=1e-12)
+
+def _mvn_sample() -> np.ndarray:
+    setup = MVN_SAMPLE
+    return mh.data.sample_gaussian(setup["n"], setup["mu"], setup["cov"], seed=setup["seed"]).numpy()
+
+
+def _printed_matrix(page: Page, after: str, before: str) -> np.ndarray:
+    """The numbers printed between two labels (a matrix printed by numpy), as a flat array."""
+    block = page.printed[page.printed.index(after) + len(after):]
+    block = block[:block.index(before)]
+    return np.array([float(x) for x in re.findall(NUMBER, block)])
+
+
+def test_multivariate_estimates_match_numpy_on_the_same_data(built_book, glued):
+    page = Page(built_book, "multivariate_gaussian")
+    X = _mvn_sample()
+    mu_hat, sigma_hat = X.mean(axis=0), np.cov(X, rowvar=False, bias=True)
+    np.testing.assert_allclose(page.numbers_after("mu_hat =")[:2], mu_hat, atol=5e-4)
+    np.testing.assert_allclose(_printed_matrix(page, "sigma_hat =", "true sigma"), sigma_hat.ravel(), atol=5e-4)
+    # The theorem's condition on this sample: S is positive definite, with the smallest eigenvalue the page states.
+    smallest = np.linalg.eigvalsh(len(X) * sigma_hat).min()
+    assert smallest > 0
+    assert glued["multivariate_gaussian"]["mvn_scatter_min_eigenvalue"] == pytest.approx(smallest, rel=1e-10)
+    assert f"The smallest eigenvalue of S is {smallest:.2f} > 0" in page.text
 
 
 def test_multivariate_errors_shrink_like_one_over_root_n(glued):
@@ -90,12 +112,134 @@ def test_multivariate_errors_shrink_like_one_over_root_n(glued):
     assert -0.6 < values["slope_cov"] < -0.4
 
 
-def test_multivariate_small_sample_average_shows_the_n_minus_one_over_n_bias(glued):
+def test_multivariate_bias_simulation_agrees_with_n_minus_one_over_n_within_its_monte_carlo_error(built_book, glued):
+    """E[Sigma_hat] = (n-1)/n Sigma: the page's average of 40 000 estimates (n = 5) is within 4 Monte-Carlo
+    standard errors of it, and many standard errors from Sigma. The errors come from theory: S is
+    Wishart(Sigma, n - 1), so Var(S_jk) = (n - 1)(Sigma_jk^2 + Sigma_jj Sigma_kk)."""
+    page = Page(built_book, "multivariate_gaussian")
+    n, repeats, seed = MVN_BIAS_SIMULATION["n"], MVN_BIAS_SIMULATION["repeats"], MVN_BIAS_SIMULATION["seed"]
+    sigma = np.array(MVN_SAMPLE["cov"])
+    draws = mh.data.sample_gaussian(repeats * n, MVN_SAMPLE["mu"], sigma, seed=seed).numpy().reshape(repeats, n, 2)
+    centred = draws - draws.mean(axis=1, keepdims=True)
+    average = np.einsum("rni,rnj->ij", centred, centred) / n / repeats
+    printed = _printed_matrix(page, f"average of {repeats} estimates with n = {n}:", "(n - 1)/n")
+    np.testing.assert_allclose(printed, average.ravel(), atol=5e-4)  # the page simulated what it says
+
+    standard_error = np.sqrt((n - 1) * (sigma**2 + np.outer(np.diag(sigma), np.diag(sigma)))) / n / math.sqrt(repeats)
+    np.testing.assert_allclose(_printed_matrix(page, "standard errors of the average:", "largest gap"),
+                               standard_error.ravel(), rtol=0.05)
+    assert np.abs(average - (n - 1) / n * sigma).max() < 4 * standard_error.min()
+    assert (np.abs(average - sigma) / standard_error).min() > 20  # and visibly not the unbiased value
     values = glued["multivariate_gaussian"]
-    sigma = np.array(values["mvn_setup"]["sigma"])
-    average = np.array(values["mvn_small_n_average_sigma_hat"])
-    np.testing.assert_allclose(average, 4 / 5 * sigma, atol=0.03)  # n = 5
-    assert np.abs(average - sigma).max() > 0.15  # and visibly not the unbiased value
+    assert values["mvn_small_n_gap_to_theory"] < 4
+    assert values["mvn_small_n_gap_to_sigma"] == pytest.approx((np.abs(average - sigma) / standard_error).min(), rel=0.05)
+    assert f"Every entry of the average is within {values['mvn_small_n_gap_to_theory']:.1f} standard errors" in page.text
+
+
+def test_multivariate_scatter_split_and_expectation_are_exact():
+    """The two steps of E[S] = (n-1) Sigma, in exact arithmetic: the split of the scatter matrix, and the
+    expectation of S when x_i = mu + L z_i with z_i independent standard normal (E z = 0, E z z^T = I)."""
+    sympy = pytest.importorskip("sympy")
+    n, d = 3, 2
+    z = sympy.Matrix(n, d, lambda i, j: sympy.Symbol(f"z{i}{j}"))
+    L = sympy.Matrix([[sympy.Symbol("a"), 0], [sympy.Symbol("b"), sympy.Symbol("c")]])
+    mu = sympy.Matrix(d, 1, sympy.symbols("m0 m1"))
+    xs = [mu + L * z[i, :].T for i in range(n)]
+    xbar = sum(xs, sympy.zeros(d, 1)) / n
+    S = sum(((x - xbar) * (x - xbar).T for x in xs), sympy.zeros(d, d))
+    split = sum(((x - mu) * (x - mu).T for x in xs), sympy.zeros(d, d)) - n * (xbar - mu) * (xbar - mu).T
+    assert (S - split).expand() == sympy.zeros(d, d)
+
+    def expectation(entry):  # a quadratic polynomial in independent standard normals
+        poly = sympy.Poly(sympy.expand(entry), *z)
+        return sum((coeff for monom, coeff in poly.terms() if sorted(monom) == [0] * (n * d - 1) + [2]),
+                   poly.coeff_monomial(1))
+
+    expected_S = S.applyfunc(expectation)
+    assert (expected_S - (n - 1) * L * L.T).expand() == sympy.zeros(d, d)
+
+
+def test_multivariate_covariance_proof_identity_and_global_maximum(built_book, glued):
+    """The proof's exact loss: l(mu, Sigma) - l(mu_hat, Sigma_hat)
+    = -n/2 (xbar - mu)^T Sigma^-1 (xbar - mu) - n/2 sum_j (l_j - 1 - log l_j), with l_j the eigenvalues of
+    Sigma^-1 Sigma_hat (scipy's generalised eigenproblem), log-likelihoods from scipy; so every other pair is below."""
+    X = _mvn_sample()
+    n = len(X)
+    xbar, sigma_hat = X.mean(axis=0), np.cov(X, rowvar=False, bias=True)
+    at_mle = stats.multivariate_normal(xbar, sigma_hat).logpdf(X).sum()
+    rng = np.random.default_rng(2026)
+    candidates = []
+    for _ in range(100):  # far from the MLE ...
+        B = rng.normal(size=(2, 2))
+        candidates.append((xbar + rng.normal(size=2), B @ B.T + 0.05 * np.eye(2)))
+    for scale in (1e-1, 1e-3):  # ... and very close to it
+        E = scale * rng.normal(size=(2, 2))
+        candidates += [(xbar, sigma_hat + (E + E.T) / 2), (xbar + scale * rng.normal(size=2), sigma_hat)]
+    for mu, sigma in candidates:
+        loglik = stats.multivariate_normal(mu, sigma).logpdf(X).sum()
+        l = linalg.eigh(sigma_hat, sigma, eigvals_only=True)
+        mean_term = -n / 2 * (xbar - mu) @ np.linalg.solve(sigma, xbar - mu)
+        assert loglik - at_mle == pytest.approx(mean_term - n / 2 * np.sum(l - 1 - np.log(l)), abs=1e-7)
+        assert loglik < at_mle
+    # The page's own check of that identity, and what it says the truth loses on its sample.
+    values = glued["multivariate_gaussian"]
+    assert values["mvn_largest_gradient"] < 1e-9 and values["mvn_largest_mismatch"] < 1e-8
+    assert values["mvn_smallest_loss"] > 0
+    truth_loss = at_mle - stats.multivariate_normal(MVN_SAMPLE["mu"], MVN_SAMPLE["cov"]).logpdf(X).sum()
+    assert values["mvn_truth_loss"] == pytest.approx(truth_loss, abs=1e-8)
+    page = Page(built_book, "multivariate_gaussian")
+    assert "the log-likelihood (4.1) has a unique global maximiser" in page.text
+
+
+def test_multivariate_condition_is_that_the_centred_data_span(built_book):
+    """S is positive definite exactly when the centred data span R^d: exact ranks and determinants, including
+    points in a plane of R^3 that are not on one line (the case "not all on one line or plane" got wrong)."""
+    sympy = pytest.importorskip("sympy")
+
+    def scatter(points):
+        P = sympy.Matrix(points)
+        centred = P - sympy.ones(P.rows, 1) * (sympy.ones(1, P.rows) * P) / P.rows
+        return centred.T * centred, centred.rank()
+
+    cases = {  # points: (centred data span R^d?)
+        ((0, 1), (1, 3), (2, 5), (5, 11)): False,  # on the line y = 2x + 1
+        ((0, 0), (1, 0), (0, 1)): True,  # n = d + 1, in general position
+        ((0, 0, 0), (1, 0, 1), (0, 1, 1), (2, 3, 5), (1, 1, 2)): False,  # on the plane z = x + y, not on a line
+        ((0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)): True,
+        ((0, 0, 0), (1, 2, 0), (3, 1, 4)): False,  # n = d: never enough
+    }
+    for points, spans in cases.items():
+        S, rank = scatter(points)
+        d = len(points[0])
+        assert (rank == d) == spans
+        positive_definite = all(S[:k, :k].det() > 0 for k in range(1, d + 1))  # Sylvester's criterion
+        assert positive_definite == spans, points
+    # The exercise: d = n = 2 gives S = (x1 - x2)(x1 - x2)^T / 2 of rank one, and l(xbar, Sigma_eps) grows
+    # by n/2 log(10) for each tenfold shrink of the variance across the line.
+    x1, x2 = sympy.Matrix([1, 2]), sympy.Matrix([4, 6])
+    S, rank = scatter([list(x1), list(x2)])
+    assert rank == 1 and S == (x1 - x2) * (x1 - x2).T / 2
+    X = np.array([[1.0, 2.0], [4.0, 6.0]])
+    v = (X[0] - X[1]) / np.linalg.norm(X[0] - X[1])
+    u = np.array([-v[1], v[0]])
+    loglik = [stats.multivariate_normal(X.mean(axis=0), np.outer(v, v) + eps * np.outer(u, u)).logpdf(X).sum()
+              for eps in (1e-2, 1e-3, 1e-4)]
+    np.testing.assert_allclose(np.diff(loglik), math.log(10), rtol=1e-9)
+    text = Page(built_book, "multivariate_gaussian").text
+    assert "whose centred versions x_i - \\bar x span \\mathbb{R}^d (which needs n \\ge d + 1)" in text
+    assert "if and only if the centred observations" in text
+    assert "not all lie on one line or plane" not in text
+
+
+def test_multivariate_points_to_the_task_that_practises_it(built_book):
+    """The pointer is a link to Problem set 5, whose Task 4 really fits a full covariance through a Cholesky factor."""
+    page = Page(built_book, "multivariate_gaussian")
+    assert 'href="../exercises/ps5_location_scale/ps5_location_scale.html"' in page.html
+    assert "Task 4 of Problem set 5 practises that" in page.text
+    assert "Assignment ps1_closed_form practises" not in page.text
+    release = json.loads((built_book / "exercises" / "ps5_location_scale" / "ps5_location_scale.ipynb").read_text())
+    task4 = next("".join(c["source"]) for c in release["cells"] if "".join(c["source"]).startswith("## Task 4"))
+    assert "full covariance" in task4 and "cholesky_factor" in task4 and "MultivariateNormal" in task4
 
 
 # ---------------------------------------------------------------- chapter 5
@@ -136,4 +280,5 @@ def test_page_runs_clean_and_its_figures_are_described(built_book, name):
         alt = re.search(r'alt="([^"]*)"', img).group(1)
         assert len(alt) > 40 and not alt.endswith(".png"), f"{name}: weak alt text {alt!r}"
     assert page.html.count("<figcaption") == len(figures)
-    assert "Assignment ps1_closed_form" in page.text, f"{name} does not point to its assignment"
+    if name != "multivariate_gaussian":  # chapter 4 points to ps5: test_multivariate_points_to_the_task_that_practises_it
+        assert "Assignment ps1_closed_form" in page.text, f"{name} does not point to its assignment"

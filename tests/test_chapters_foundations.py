@@ -8,8 +8,10 @@ setup, update the constants here along with it.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -130,3 +132,35 @@ def test_gaussian_bias_simulation_agrees_with_the_derivation(built_book):
         assert mean_std < math.sqrt(true_sigma2)
     [largest_gap] = page.stated("largest gap between the MLE average and the theory: {}", "printed")
     assert f"the largest gap is {largest_gap:.1f} standard errors" in page.text
+
+
+def test_gaussian_std_ratio_is_printed_and_stated(built_book):
+    """The ratio x.std() / sqrt(sigma2_hat) is exactly sqrt(n/(n-1)); the page prints it and the prose quotes it."""
+    page = Page(built_book, "gaussian")
+    x = _sample(GAUSSIAN_SAMPLE)
+    n = len(x)
+    ratio = np.std(x, ddof=1) / np.std(x, ddof=0)
+    assert ratio == pytest.approx(math.sqrt(n / (n - 1)), rel=1e-12)  # "exactly", independently
+    printed, formula = page.stated("ratio std() / sqrt(sigma2_hat) = {} = sqrt(n/(n-1)) = {}", "printed")
+    assert printed == pytest.approx(ratio, abs=5e-7) and formula == pytest.approx(ratio, abs=5e-7)
+    assert f"printed above for this sample’s n = {n}: {ratio:.6f}." in page.text
+    large = float((Decimal(10_000) / Decimal(9_999)).sqrt())
+    assert page.glued()["gauss_std_ratio_10000"] == pytest.approx(large, abs=1e-15)
+    assert f"\\sqrt{{10000/9999}} = {large:.6f}: invisible at two decimals" in page.text
+
+
+def test_gaussian_points_to_the_tasks_that_practise_it(built_book):
+    """Links, not names: ps1 Part B is the univariate Gaussian MLE, ps5 Task 2 learns a 1-D location and scale."""
+    page = Page(built_book, "gaussian")
+    assert 'href="../exercises/ps1_closed_form/ps1_closed_form.html"' in page.html
+    assert 'href="../exercises/ps5_location_scale/ps5_location_scale.html"' in page.html
+    assert "Part B of Problem set 1 asks you to implement" in page.text
+    assert "Task 2 of Problem set 5 practises it" in page.text
+
+    def heading(assignment, start):
+        release = json.loads((built_book / "exercises" / assignment / f"{assignment}.ipynb").read_text())
+        return next("".join(c["source"]) for c in release["cells"] if "".join(c["source"]).startswith(start))
+
+    assert "univariate Gaussian" in heading("ps1_closed_form", "## Part B")
+    assert "`(mu_hat, sigma2_hat)`" in heading("ps1_closed_form", "## Part B")
+    assert "location and scale of 1-D data" in heading("ps5_location_scale", "## Task 2")
