@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
-from scipy import linalg, optimize, stats
+import sympy
+from scipy import linalg, optimize, special, stats
 
 import mle_helpers as mh
 from pages import NUMBER, Page
@@ -72,6 +74,61 @@ def test_bernoulli_page_states_the_convention_and_tabulates_both_readings(built_
     sd_row = next(r for r in rows if "standard deviation 0.1" in r)
     assert variance_row.count("0.4472") == 3, variance_row  # bisection, cubic root, grid search
     assert sd_row.count("0.4844") == 3, sd_row
+
+
+def _cubic_roots_in_open_unit_interval(h, n, m, v):
+    """Exact count (sympy, rational coefficients) of the roots in (0, 1) of the MAP stationarity cubic."""
+    theta = sympy.Symbol("theta")
+    m, v = sympy.Rational(m), sympy.Rational(v)
+    cubic = sympy.Poly(theta**3 - (1 + m) * theta**2 + (m - v * n) * theta + v * h, theta)
+    return sum(1 for root in cubic.real_roots() if 0 < root < 1)
+
+
+def _stated_root_count(h, n, m, v):
+    """The page's claim: one root if 0 < h < n; at h = 0 one iff m/v > n; at h = n one iff (1 - m)/v > n."""
+    if 0 < h < n:
+        return 1
+    return int((m if h == 0 else 1 - m) / v > n)
+
+
+def test_bernoulli_map_cubic_has_one_root_inside_exactly_under_the_stated_conditions(built_book):
+    """Every h in 0..n, boundaries included, for several n and priors (m/v = n too): exact roots and numpy.roots."""
+    page = Page(built_book, "bernoulli")
+    assert "if and only if m/v > n" in page.text and "if and only if (1 - m)/v > n" in page.text
+    for n in range(1, 13):
+        for m in ("1/2", "1/5", "4/5"):
+            for v in ("1/10", "1/100", "1/20", "1", "1/50"):
+                for h in range(n + 1):
+                    exact = _cubic_roots_in_open_unit_interval(h, n, m, v)
+                    stated = _stated_root_count(h, n, float(Fraction(m)), float(Fraction(v)))
+                    assert exact == stated, (n, h, m, v, exact)
+                    mf, vf = float(Fraction(m)), float(Fraction(v))
+                    if abs(mf / vf - n) > 0.5 and abs((1 - mf) / vf - n) > 0.5:  # no double root at 0 or 1
+                        roots = np.roots([1.0, -(1 + mf), mf - vf * n, vf * h])
+                        inside = [r for r in roots if abs(r.imag) < 1e-12 and 1e-9 < r.real < 1 - 1e-9]
+                        assert len(inside) == stated, (n, h, m, v, roots)
+    # The page's own table for its seven tosses, both readings of N(0.5, 0.1).
+    for label, v in (("variance 0.1 (this course):", "1/10"), ("standard deviation 0.1:", "1/100")):
+        printed = page.numbers_after(f"roots in (0, 1), {label}")
+        assert printed == [_cubic_roots_in_open_unit_interval(h, 7, "1/2", v) for h in range(8)], (label, printed)
+
+
+def test_bernoulli_all_tails_or_all_heads_puts_the_mle_and_a_weak_prior_map_on_the_end_point():
+    """h = 0 or n: the likelihood and (if the prior is weak) the posterior peak at 0 or 1, with no stationary point inside."""
+    n, m = 7, 0.5
+    grid = np.linspace(0, 1, 100_001)
+    for h, end in ((0, 0.0), (n, 1.0)):
+        t = n - h
+        loglik = special.xlogy(h, grid) + special.xlogy(t, 1 - grid)  # 0 log 0 = 0 at the end points
+        assert grid[np.argmax(loglik)] == end == h / n
+        slope = h / grid[1:-1] - t / (1 - grid[1:-1])
+        assert np.all(slope < 0) or np.all(slope > 0)  # the derivative never vanishes in (0, 1)
+        for v, inside in ((0.1, False), (0.01, True)):  # m/v = (1 - m)/v = 5 < 7, then 50 > 7
+            log_posterior = loglik - (grid - m) ** 2 / (2 * v)
+            peak = grid[np.argmax(log_posterior)]
+            assert (0 < peak < 1) == inside, (h, v, peak)
+            if not inside:
+                assert peak == end
 
 
 # ---------------------------------------------------------------- chapter 4
@@ -257,11 +314,103 @@ def test_linear_regression_estimates_match_scipy_on_the_same_data(glued):
     assert values["var_hat"] == pytest.approx(np.mean(residuals**2), abs=1e-12)
 
 
+def _page_data(values):
+    setup = values["linreg_setup"]
+    x, y = mh.data.sample_linear(setup["n"], setup["a"], setup["b"], setup["noise_std"], seed=setup["seed"])
+    return setup, x.numpy(), y.numpy()
+
+
 def test_linear_regression_small_sample_variance_is_biased_by_n_minus_two_over_n(glued):
+    """The page's average of sigma2_hat is within 4 Monte Carlo standard errors of (n-2)/n sigma^2 and far from sigma^2.
+
+    The standard error comes from theory, not from the page: n sigma2_hat / sigma^2 is chi-square with
+    n - 2 degrees of freedom, so Var(sigma2_hat) = 2 (n - 2) sigma^4 / n^2.
+    """
     values = glued["linear_regression"]
     noise_var = values["linreg_setup"]["noise_std"] ** 2
+    n, repeats = values["linreg_small_n"], values["linreg_repeats"]
     average = values["linreg_small_n_average_var_hat"]
-    assert average == pytest.approx(3 / 5 * noise_var, rel=0.08)  # n = 5, two fitted parameters
+    standard_error = noise_var * math.sqrt(2 * (n - 2)) / n / math.sqrt(repeats)
+    assert abs(average - (n - 2) / n * noise_var) < 4 * standard_error
+    assert abs(average - noise_var) > 20 * standard_error  # and visibly not the unbiased value
+    assert values["linreg_small_n_expected_var_hat"] == pytest.approx((n - 2) / n * noise_var, abs=1e-15)
+    assert values["linreg_small_n_se_var_hat"] == pytest.approx(standard_error, rel=0.05)
+    assert values["linreg_small_n_z_var_hat"] == pytest.approx(
+        (average - (n - 2) / n * noise_var) / values["linreg_small_n_se_var_hat"], rel=1e-9)
+    assert values["linreg_small_n_average_unbiased"] == pytest.approx(average * n / (n - 2), rel=1e-12)
+
+
+def test_linear_regression_trace_of_i_minus_h_is_n_minus_two_for_the_pages_design(glued):
+    """numpy's hat matrix of the page's design [x, 1]: I - H symmetric, idempotent, kills Z, trace n - 2 as glued."""
+    values = glued["linear_regression"]
+    setup, x, y = _page_data(values)
+    n = setup["n"]
+    Z = np.column_stack([x, np.ones(n)])
+    residual_maker = np.eye(n) - Z @ np.linalg.inv(Z.T @ Z) @ Z.T
+    np.testing.assert_allclose(residual_maker, residual_maker.T, atol=1e-12)
+    np.testing.assert_allclose(residual_maker @ residual_maker, residual_maker, atol=1e-12)
+    np.testing.assert_allclose(residual_maker @ Z, 0, atol=1e-12)
+    assert np.trace(residual_maker) == pytest.approx(n - 2, abs=1e-9)
+    assert values["residual_maker_trace"] == pytest.approx(np.trace(residual_maker), abs=1e-9)
+
+
+def test_linear_regression_expected_rss_is_n_minus_two_sigma2_on_the_pages_design(glued):
+    """E[RSS] = (n - 2) sigma^2 for the page's fixed inputs: 20,000 noise draws, each line fitted by np.polyfit."""
+    values = glued["linear_regression"]
+    setup, x, _ = _page_data(values)
+    n, noise_var, repeats = setup["n"], setup["noise_std"] ** 2, 20_000
+    rng = np.random.default_rng(2024)
+    Y = setup["a"] * x[:, None] + setup["b"] + setup["noise_std"] * rng.standard_normal((n, repeats))
+    slope, intercept = np.polyfit(x, Y, 1)  # one fit per column
+    rss = ((Y - slope * x[:, None] - intercept) ** 2).sum(axis=0)
+    standard_error = rss.std(ddof=1) / math.sqrt(repeats)
+    assert abs(rss.mean() - (n - 2) * noise_var) < 4 * standard_error
+    assert abs(rss.mean() - n * noise_var) > 10 * standard_error  # the test tells n - 2 from n
+
+
+def test_linear_regression_variance_curvature_matches_a_finite_difference_of_scipy(glued):
+    """The glued second derivative in sigma^2 is a central difference of scipy's log-likelihood, and -n / (2 sigma2_hat^2)."""
+    values = glued["linear_regression"]
+    setup, x, y = _page_data(values)
+    a_hat, b_hat, var_hat = values["a_hat"], values["b_hat"], values["var_hat"]
+
+    def loglik(variance):
+        return stats.norm.logpdf(y, a_hat * x + b_hat, math.sqrt(variance)).sum()
+
+    step = 1e-4 * var_hat
+    difference = (loglik(var_hat + step) - 2 * loglik(var_hat) + loglik(var_hat - step)) / step**2
+    assert values["var_curvature"] == pytest.approx(difference, rel=1e-4)
+    assert values["var_curvature_formula"] == pytest.approx(-setup["n"] / (2 * var_hat**2), rel=1e-12)
+    assert values["var_curvature"] < 0
+
+
+def test_linear_regression_estimates_are_the_global_maximum_found_by_scipy(glued):
+    """scipy maximises the log-likelihood over (a, b, log sigma^2) from far-apart starts and over sigma^2 alone:
+    every run ends at the page's (a_hat, b_hat, sigma2_hat)."""
+    values = glued["linear_regression"]
+    _, x, y = _page_data(values)
+    estimate = np.array([values["a_hat"], values["b_hat"], values["var_hat"]])
+
+    def negative_loglik(params):
+        a, b, log_variance = params
+        return -stats.norm.logpdf(y, a * x + b, math.exp(log_variance / 2)).sum()
+
+    for start in ([0.0, 0.0, 0.0], [-5.0, 5.0, 3.0], [5.0, -5.0, -3.0]):
+        result = optimize.minimize(negative_loglik, start, method="BFGS", options={"gtol": 1e-10})
+        found = np.array([result.x[0], result.x[1], math.exp(result.x[2])])
+        np.testing.assert_allclose(found, estimate, atol=1e-5)
+    profile = optimize.minimize_scalar(
+        lambda variance: -stats.norm.logpdf(y, estimate[0] * x + estimate[1], math.sqrt(variance)).sum(),
+        bounds=(1e-4, 100.0), method="bounded", options={"xatol": 1e-10})
+    assert profile.x == pytest.approx(estimate[2], abs=1e-6)
+
+
+def test_linear_regression_band_counts_and_probability_are_right(glued):
+    values = glued["linear_regression"]
+    _, x, y = _page_data(values)
+    residuals = y - (values["a_hat"] * x + values["b_hat"])
+    assert values["points_in_band"] == int(np.sum(np.abs(residuals) <= 2 * math.sqrt(values["var_hat"])))
+    assert values["p_within_two_sd"] == pytest.approx(stats.norm.cdf(2) - stats.norm.cdf(-2), abs=1e-12)
 
 
 # ---------------------------------------------------------------- all three pages
