@@ -106,3 +106,79 @@ def test_the_performance_page_shows_the_latest_benchmark_results(tmp_path, proje
         result = build(tmp_path)
         assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
         assert f"figure: {figure}" in page.read_text(), figure
+
+
+def _performance_tables(page_html: str) -> dict[str, tuple[str, str]]:
+    """Every row of the performance page's tables: figure label -> (measured cell, setting cell or "")."""
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", page_html, flags=re.S):
+        cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+        if len(cells) >= 2:
+            rows[cells[0]] = (cells[1], cells[4] if len(cells) > 4 else "")
+    return rows
+
+
+def _number(cell: str) -> float:
+    """The number in a measured cell such as "4,576x", "1.84 s" or "6.4e-11"."""
+    return float(re.match(r"-?[\d,]+(?:\.\d+)?(?:e[-+]?\d+)?", cell).group(0).replace(",", ""))
+
+
+def test_the_performance_pages_prose_numbers_are_its_tables_cells(built_book):
+    """Every cost the prose states is glued from the same results as the table beside it, and agrees with its cells."""
+    import html as html_lib
+    import json
+
+    from pages import Page
+
+    page = Page(built_book, "performance")
+    page_html, text = page.html, page.text
+    main = page_html[page_html.index("<main"):]
+    table = _performance_tables(page_html)
+    results = json.loads((built_book / "bench" / "results.json").read_text())
+    figures = {f["key"]: f for bench in results["benchmarks"].values() for f in bench["figures"]}
+    # The tables show the latest results.
+    for figure in figures.values():
+        assert table[figure["label"]][0] == figure["measured"], figure["label"]
+
+    def stated(sentence: str) -> list[float]:
+        pattern = r"\s*(-?[\d,]+(?:\.\d+)?(?:e[-+]?\d+)?)".join(re.escape(piece) for piece in sentence.split("{}"))
+        match = re.search(pattern, text)
+        assert match, f"the performance page no longer states {sentence!r}"
+        return [float(group.replace(",", "")) for group in match.groups()]
+
+    def cell(key: str) -> float:
+        return _number(table[figures[key]["label"]][0])
+
+    assert stated("The two surfaces agree to {} (relative)") == [cell("grid.rel_diff")]
+    assert stated("helper is {} times faster") == [cell("grid.speedup")]
+    assert stated("MultivariateNormal to {} (relative)") == [cell("likelihood.rel_diff")]
+    assert stated("A first call is {} times faster than MultivariateNormal and takes {} times as long as one X.sum(); "
+                  "a repeated call on the same data takes {} times as long") == \
+        [cell("likelihood.speedup"), cell("likelihood.over_floor"), cell("likelihood.cached_over_floor")]
+    gain, one_evaluation = stated("so the gain, {} times, is smaller than the {} times of one big evaluation")
+    assert (gain, one_evaluation) == (cell("ascent.speedup"), cell("likelihood.speedup")) and gain < one_evaluation
+    [floor] = stated("which alone takes {} s (the floor")
+    assert floor == pytest.approx(cell("autograde.floor"), abs=0.051)
+    [optim_extra] = stated("torch._dynamo, {} s more")
+    assert optim_extra == pytest.approx(cell("autograde.floor_optim") - cell("autograde.floor"), abs=0.061)
+    # In a class: the share of each assignment's time that its floor takes (the setting names the floor used).
+    in_class = {key: figure for key, figure in figures.items() if key.startswith("autograde.") and figure["target"]}
+    assert in_class
+    shares = [cell("autograde.floor_optim" if "torch.optim floor" in table[f["label"]][1] else "autograde.floor")
+              / cell(key) for key, f in in_class.items()]
+    [share] = stated("The floor is {}% or more of each assignment")
+    assert share / 100 == pytest.approx(min(shares), abs=0.011)
+    # A one-off `nbgrader autograde` costs more than a notebook graded in a class.
+    for key in in_class:
+        assert cell(key + ".one_off") > cell(key), key
+    # The class sizes the prose states are those of the settings.
+    [class_size] = stated("Then {} more students submit")
+    assert {re.search(r"(\d+) students", table[f["label"]][1]).group(1) for f in in_class.values()} == {str(int(class_size))}
+    [parallel_class] = stated("The same class of {} students")
+    assert f"{int(parallel_class)} students" in table[figures["class.serial"]["label"]][1]
+    # No other cost in the prose: every number with a unit of time or a ratio is a glued value.
+    prose = " ".join(re.findall(r"<(?:p|li)>(.*?)</(?:p|li)>", main, flags=re.S))
+    typed = re.sub(r'<span class="pasted-text">.*?</span>|\\\(.*?\\\)|<[^>]+>', " ", prose, flags=re.S)
+    typed = " ".join(html_lib.unescape(typed).split())
+    assert not re.findall(r"\b\d[\d,.]*\s*(?:s|ms|seconds?|times|x|%)(?![\w-])", typed)
+    assert not re.findall(r"\b(?:a|one|two|three|a few|several) seconds?\b", typed)

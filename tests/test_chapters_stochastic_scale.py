@@ -29,11 +29,6 @@ def location_scale(built_book):
     return Page(built_book, "location_scale")
 
 
-@pytest.fixture(scope="module")
-def uncertainty(built_book):
-    return Page(built_book, "uncertainty")
-
-
 # ---------------------------------------------------------------- chapter 9
 
 
@@ -143,60 +138,3 @@ def test_learned_covariance_printed_matches_gaussian_mle(location_scale):
     block = location_scale.printed.split("learned covariance:")[1].split("closed-form")[0]
     learned = [float(number) for number in re.findall(NUMBER, block)]
     assert learned == pytest.approx(sigma_hat.flatten().tolist(), abs=1e-5)
-
-
-# ---------------------------------------------------------------- chapter 11
-
-
-def test_standard_errors_and_intervals(uncertainty):
-    z = stats.norm.ppf(0.975)
-    [stated_z] = uncertainty.stated("Here z = {}.")
-    assert stated_z == pytest.approx(z, abs=1e-4)
-    x = mh.data.sample_gaussian(200, 1.0, 4.0, seed=20)
-    mu_hat, sigma2_hat = mh.estimators.gaussian_mle(x)
-    expected = {"mu:": (mu_hat.item(), math.sqrt(sigma2_hat.item() / 200)),
-                "sigma2:": (sigma2_hat.item(), sigma2_hat.item() * math.sqrt(2 / 200))}
-    for label, (estimate, se) in expected.items():
-        stated_estimate, stated_se, _, low, high, _ = uncertainty.numbers_after(label)  # _: "95%", truth
-        assert stated_estimate == pytest.approx(estimate, abs=1e-4)
-        assert stated_se == pytest.approx(se, abs=1e-4)
-        assert (low, high) == pytest.approx((estimate - z * se, estimate + z * se), abs=2e-4)
-    block = uncertainty.printed.split("observed information J (autograd):")[1].split("n I(theta_hat)")[0]
-    observed = [float(number) for number in re.findall(NUMBER, block)]
-    fisher = [200 / sigma2_hat.item(), 200 / (2 * sigma2_hat.item() ** 2)]
-    assert observed == pytest.approx([fisher[0], 0.0, 0.0, fisher[1]], abs=1e-4)
-    assert uncertainty.numbers_after("standard errors of mu_hat:") == pytest.approx([math.sqrt(5 / 10_000)] * 2, abs=1e-5)
-
-
-def test_coverage_matches_the_exact_small_sample_probabilities(uncertainty):
-    """The simulated coverage agrees with the exact coverage from the t and chi-square laws."""
-    z = stats.norm.ppf(0.975)
-    rows = re.findall(r"^\s*(\d+)\s+(0\.\d+)\s+(0\.\d+)\s*$", uncertainty.printed, flags=re.M)
-    assert [int(n) for n, _, _ in rows] == [10, 20, 50, 100, 200]
-    tolerance = 4 * math.sqrt(0.95 * 0.05 / 4000)
-    coverage = {}
-    for n, cover_mu, cover_sigma2 in rows:
-        n = int(n)
-        coverage[n] = (float(cover_mu), float(cover_sigma2))
-        # mu: (mu_hat - mu) / (sigma_hat / sqrt n) = T sqrt(n / (n - 1)) with T ~ t(n - 1).
-        exact_mu = 2 * stats.t.cdf(z * math.sqrt((n - 1) / n), df=n - 1) - 1
-        # sigma2: Q = n sigma2_hat / sigma2 ~ chi2(n - 1), covered iff n / (1 + c) <= Q <= n / (1 - c).
-        c = z * math.sqrt(2 / n)
-        upper = stats.chi2.cdf(n / (1 - c), df=n - 1) if c < 1 else 1.0
-        exact_sigma2 = upper - stats.chi2.cdf(n / (1 + c), df=n - 1)
-        assert coverage[n][0] == pytest.approx(exact_mu, abs=tolerance)
-        assert coverage[n][1] == pytest.approx(exact_sigma2, abs=tolerance)
-    stated = uncertainty.stated("covers the truth in {} of the samples and the interval for \\sigma^2 in only {}; "
-                                "at n = 200 the figures are {} and {}.")
-    assert stated == pytest.approx([*coverage[10], *coverage[200]], abs=5e-4)
-
-
-def test_coin_exercise_arithmetic(uncertainty):
-    theta_hat = mh.estimators.bernoulli_mle(mh.data.COIN_TOSSES)
-    se = math.sqrt(theta_hat * (1 - theta_hat) / len(mh.data.COIN_TOSSES))
-    stated_se, stated_estimate, z, se_again, low, high = uncertainty.stated(
-        "\\approx {} and the interval is about {} \\pm {} \\cdot {} = [{}, {}]")
-    assert z == 1.96 and se_again == stated_se
-    assert stated_se == pytest.approx(se, abs=5e-4)
-    assert stated_estimate == pytest.approx(theta_hat, abs=5e-4)
-    assert (low, high) == pytest.approx((theta_hat - 1.96 * se, theta_hat + 1.96 * se), abs=5e-4)
