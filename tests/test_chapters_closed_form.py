@@ -12,6 +12,7 @@ import json
 import math
 import re
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -302,9 +303,19 @@ def test_multivariate_points_to_the_task_that_practises_it(built_book):
 # ---------------------------------------------------------------- chapter 5
 
 
+def _linreg_setup() -> dict:
+    """The chapter's data set-up, read from its source (the same numbers its first cell runs with)."""
+    source = (Path(__file__).resolve().parents[1] / "book" / "linear_regression.md").read_text()
+    a, b, noise_std = (float(v) for v in re.search(
+        r"^a_true, b_true, noise_std = (\S+), (\S+), (\S+)$", source, re.M).groups())
+    n = int(re.search(r"^n = (\d+)$", source, re.M).group(1))
+    seed = int(re.search(r"^data_seed = (\d+)$", source, re.M).group(1))
+    return {"n": n, "a": a, "b": b, "noise_std": noise_std, "seed": seed}
+
+
 def test_linear_regression_estimates_match_scipy_on_the_same_data(glued):
     values = glued["linear_regression"]
-    setup = values["linreg_setup"]
+    setup = _linreg_setup()
     x, y = (t.numpy() for t in mh.data.sample_linear(setup["n"], setup["a"], setup["b"], setup["noise_std"],
                                                      seed=setup["seed"]))
     fit = stats.linregress(x, y)
@@ -315,7 +326,7 @@ def test_linear_regression_estimates_match_scipy_on_the_same_data(glued):
 
 
 def _page_data(values):
-    setup = values["linreg_setup"]
+    setup = _linreg_setup()
     x, y = mh.data.sample_linear(setup["n"], setup["a"], setup["b"], setup["noise_std"], seed=setup["seed"])
     return setup, x.numpy(), y.numpy()
 
@@ -327,7 +338,7 @@ def test_linear_regression_small_sample_variance_is_biased_by_n_minus_two_over_n
     n - 2 degrees of freedom, so Var(sigma2_hat) = 2 (n - 2) sigma^4 / n^2.
     """
     values = glued["linear_regression"]
-    noise_var = values["linreg_setup"]["noise_std"] ** 2
+    noise_var = _linreg_setup()["noise_std"] ** 2
     n, repeats = values["linreg_small_n"], values["linreg_repeats"]
     average = values["linreg_small_n_average_var_hat"]
     standard_error = noise_var * math.sqrt(2 * (n - 2)) / n / math.sqrt(repeats)
