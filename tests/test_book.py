@@ -53,6 +53,60 @@ def test_every_glued_value_is_used_by_the_text(built_book):
     assert not unused, f"glued values that no text uses: {unused}"
 
 
+# Decimals a page may type because no computation on it produces them: versions, book sections, percentiles,
+# and arithmetic the page shows in full (each is checked by its chapter's tests).
+TYPED_ON_PURPOSE = {
+    "assignments.html": {"3.11": "Python version"},
+    "instructor_hub.html": {"20.04": "Ubuntu version", "22.04": "Ubuntu version", "23.10": "Ubuntu version",
+                            "3.11": "Python version", "4.1": "chart version", "5.5": "JupyterHub version"},
+    "performance.html": {"4.24": "jsonschema version"},
+    "why_log.html": {"4.2": "a section of Murphy's book"},
+    "notation.html": {"97.5": "the 97.5% quantile"},
+    "uncertainty.html": {"97.5": "the 97.5% quantile"},
+    "bernoulli.html": {"0.447": "rounding shown as arithmetic", "0.553": "rounding shown as arithmetic",
+                       "0.305809": "rounding shown as arithmetic"},
+}
+DECIMAL = r"(?<![\w.])\d+\.\d+(?:e-?\d+)?(?![\w.])|(?<![\w.])\d+e-\d+"
+LITERAL = r"(?<![\w.])\d+(?:_\d+)*(?:\.\d*)?(?:e[-+]?\d+)?(?![\w])"
+NUMBERED = r"(?:Theorem|Exercise|Solution|Proof|Definition|Lemma|Proposition|Corollary|Example|Fig\.|Figure|Table|Section|Chapter)\s+\d+\.\d+"
+
+
+def typed_decimals(html: str) -> list[str]:
+    """Decimals the author typed: in the prose, and with 3 or more decimals in the math, that neither a glue
+    role pasted nor a code cell of the page sets as an input (``lr = 1e-4`` may be quoted as 0.0001)."""
+    from bs4 import BeautifulSoup  # the theme's own dependency
+
+    article = BeautifulSoup(html, "html.parser").find("article")
+    code = " ".join(node.get_text() for node in article.select("div.cell_input"))
+    inputs = {float(m.replace("_", "")) for m in re.findall(LITERAL, code)}
+    for node in article.select("div.cell, span.pasted-text, span.eqno, span.section-number, code, pre, a, nav"):
+        node.decompose()
+    math = " ".join(node.get_text() for node in article.select(".math"))
+    for node in article.select(".math"):
+        node.decompose()
+    prose = re.sub(NUMBERED, " ", " ".join(article.get_text(" ").split()))
+    found = re.findall(DECIMAL, prose) + [m for m in re.findall(DECIMAL, math) if len(m.split(".")[1]) >= 3]
+    return [number for number in found if float(number) not in inputs]
+
+
+def test_no_computed_number_is_typed_into_a_page(built_book):
+    """Every number a page states comes from a cell (glued) or is arithmetic shown on the page."""
+    typed = {}
+    for page in sorted((built_book / "_build" / "html" / "book").glob("*.html")):
+        allowed = TYPED_ON_PURPOSE.get(page.name, {})
+        found = sorted(set(typed_decimals(page.read_text())) - set(allowed))
+        if found:
+            typed[page.name] = found
+    assert not typed, f"numbers typed into pages (glue them, or list them in TYPED_ON_PURPOSE with why): {typed}"
+
+
+def test_the_typed_number_finder_finds_a_typed_number():
+    page = ('<article><p>The error is 0.0123 after <span class="pasted-text">0.0456</span> steps, '
+            '<span class="math">\\(\\eta = 0.0001\\)</span></p>'
+            '<div class="cell_input"><pre>lr = 1e-4</pre></div></article>')
+    assert typed_decimals(page) == ["0.0123"]
+
+
 def test_mathjax_is_served_from_the_site_itself(built_book):
     html_dir = built_book / "_build" / "html"
     assert (html_dir / "_static" / "mathjax" / "tex-chtml.js").exists()
