@@ -63,17 +63,52 @@ TYPED_ON_PURPOSE = {
     "why_log.html": {"4.2": "a section of Murphy's book"},
     "notation.html": {"97.5": "the 97.5% quantile"},
     "uncertainty.html": {"97.5": "the 97.5% quantile"},
-    "bernoulli.html": {"0.447": "rounding shown as arithmetic", "0.553": "rounding shown as arithmetic",
-                       "0.305809": "rounding shown as arithmetic"},
+    "bernoulli.html": {"0.447": "the rounded MAP of a rounding example", "0.553": "1 - 0.447, same example"},
+    "location_scale.html": {"0.005": "1 - gamma for the page's gamma = 0.995"},
 }
-DECIMAL = r"(?<![\w.])\d+\.\d+(?:e-?\d+)?(?![\w.])|(?<![\w.])\d+e-\d+"
+DECIMAL = r"(?<![\w.])\d+\.\d+(?:e-?\d+)?(?![\w]|\.\d)|(?<![\w.])\d+e-\d+"
 LITERAL = r"(?<![\w.])\d+(?:_\d+)*(?:\.\d*)?(?:e[-+]?\d+)?(?![\w])"
 NUMBERED = r"(?:Theorem|Exercise|Solution|Proof|Definition|Lemma|Proposition|Corollary|Example|Fig\.|Figure|Table|Section|Chapter)\s+\d+\.\d+"
 
 
-def typed_decimals(html: str) -> list[str]:
-    """Decimals the author typed: in the prose, and with 3 or more decimals in the math, that neither a glue
-    role pasted nor a code cell of the page sets as an input (``lr = 1e-4`` may be quoted as 0.0001)."""
+# "2 \\cdot 5/10\\,000 = 0.001": arithmetic of plain numbers, then the decimal it comes to.
+_PLAIN = r"(?:[\d. ]|\\,|\\cdot)+"
+ARITHMETIC = re.compile(r"((?:\d[\d.]*|\\,|\\cdot|\\frac\{" + _PLAIN + r"\}\{" + _PLAIN + r"\}|[-+*/()^ ])+)=\s*("
+                        + DECIMAL + r")(?!\s*[\^*/])")
+
+
+def _value(arithmetic: str) -> float | None:
+    """The value of arithmetic written in TeX or plain text, or None when it is not plain arithmetic."""
+    expression = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", arithmetic)
+    expression = expression.replace("\\,", "").replace("\\cdot", "*").replace("^", "**")
+    expression = re.sub(r"(?<=\d) (?=\d{3}\b)", "", expression)  # "10 000" is one number
+    if not re.search(r"\d\s*[-+*/]", expression) or not re.fullmatch(r"[\d.\s()+\-*/]+", expression):
+        return None
+    try:
+        return float(eval(expression, {"__builtins__": {}}))  # digits and operators only, checked above
+    except (SyntaxError, ZeroDivisionError):
+        return None
+
+
+def shown_arithmetic(text: str) -> tuple[set[str], list[str]]:
+    """Decimals that a page shows as the result of arithmetic, and the ones whose arithmetic is wrong."""
+    shown, wrong = set(), []
+    for left, number in ARITHMETIC.findall(text):
+        value = _value(left.split("=")[-1])
+        if value is None:
+            continue
+        decimals = len(number.split(".")[1].split("e")[0]) if "." in number else 0
+        if abs(value - float(number)) <= 0.5 * 10.0**-decimals + 1e-12 * abs(value):
+            shown.add(number)
+        else:
+            wrong.append(f"{left.strip()} = {number} (it is {value:.6g})")
+    return shown, wrong
+
+
+def typed_decimals(html: str) -> tuple[list[str], list[str]]:
+    """Decimals the author typed (in the prose, and with 3 or more decimals in the math) that neither a glue
+    role pasted, nor a code cell of the page sets as an input (``lr = 1e-4`` may be quoted as 0.0001), nor
+    arithmetic on the page produces; and the shown arithmetic that is wrong."""
     from bs4 import BeautifulSoup  # the theme's own dependency
 
     article = BeautifulSoup(html, "html.parser").find("article")
@@ -85,26 +120,30 @@ def typed_decimals(html: str) -> list[str]:
     for node in article.select(".math"):
         node.decompose()
     prose = re.sub(NUMBERED, " ", " ".join(article.get_text(" ").split()))
+    shown, wrong = shown_arithmetic(prose + " " + math)
     found = re.findall(DECIMAL, prose) + [m for m in re.findall(DECIMAL, math) if len(m.split(".")[1]) >= 3]
-    return [number for number in found if float(number) not in inputs]
+    return [number for number in found if float(number) not in inputs and number not in shown], wrong
 
 
 def test_no_computed_number_is_typed_into_a_page(built_book):
     """Every number a page states comes from a cell (glued) or is arithmetic shown on the page."""
-    typed = {}
+    typed, wrong = {}, {}
     for page in sorted((built_book / "_build" / "html" / "book").glob("*.html")):
-        allowed = TYPED_ON_PURPOSE.get(page.name, {})
-        found = sorted(set(typed_decimals(page.read_text())) - set(allowed))
+        found, wrong_arithmetic = typed_decimals(page.read_text())
+        found = sorted(set(found) - set(TYPED_ON_PURPOSE.get(page.name, {})))
         if found:
             typed[page.name] = found
+        if wrong_arithmetic:
+            wrong[page.name] = wrong_arithmetic
     assert not typed, f"numbers typed into pages (glue them, or list them in TYPED_ON_PURPOSE with why): {typed}"
+    assert not wrong, f"arithmetic on the pages that does not come to the number it states: {wrong}"
 
 
-def test_the_typed_number_finder_finds_a_typed_number():
+def test_the_typed_number_finder_finds_a_typed_number_and_wrong_arithmetic():
     page = ('<article><p>The error is 0.0123 after <span class="pasted-text">0.0456</span> steps, '
-            '<span class="math">\\(\\eta = 0.0001\\)</span></p>'
-            '<div class="cell_input"><pre>lr = 1e-4</pre></div></article>')
-    assert typed_decimals(page) == ["0.0123"]
+            '<span class="math">\\(\\eta = 0.0001\\)</span>, the bound 2 \\cdot 5/10\\,000 = 0.001 '
+            'and 10/10 000 = 0.002.</p><div class="cell_input"><pre>lr = 1e-4</pre></div></article>')
+    assert typed_decimals(page) == (["0.0123", "0.002"], ["10/10 000 = 0.002 (it is 0.001)"])
 
 
 def test_mathjax_is_served_from_the_site_itself(built_book):
