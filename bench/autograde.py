@@ -11,7 +11,7 @@ The floor is what every graded notebook pays before its first answer cell: a
 kernel starting and running ``import torch, mle_helpers`` (through nbclient,
 as nbgrader executes notebooks), then shutting down. A notebook that uses
 ``torch.optim`` pays more: torch imports ``torch._dynamo`` when the first
-optimiser is made (about 2 s); its floor includes that.
+optimiser is made (the difference of the two floors in the results); its floor includes that.
 
 The target applies to what an instructor pays per notebook when grading a
 class: ``CLASS_SIZE`` perfect students per assignment graded in one
@@ -20,7 +20,7 @@ worker the submissions are graded one after another in the order of
 (assignment, student), so the time between two "graded" lines is the cost
 of one notebook; the median of those intervals is the figure. The one-off
 ``nbgrader autograde`` of a single notebook is reported beside it: it also
-pays nbgrader's start-up (about 2 s), which a class run pays once.
+pays nbgrader's start-up, which a class run pays once.
 """
 from __future__ import annotations
 
