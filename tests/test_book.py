@@ -39,6 +39,19 @@ def test_readers_see_the_method_not_the_books_plumbing(built_book):
     assert not shown, f"pages show the book's plumbing in code cells: {shown}"
 
 
+def test_no_page_shows_an_error_or_a_warning(built_book):
+    """A cell that writes to stderr or a figure that fails while it is drawn (IPython prints the traceback
+    and the build still passes) shows nothing of it on a page."""
+    broken = {}
+    for html in sorted((built_book / "_build" / "html" / "book").glob("*.html")):
+        page = Page(built_book, html.stem)
+        found = [kind for kind in ("stderr", "traceback") if page.outputs(kind)]
+        found += ["a traceback"] if re.search(r"Traceback|most recent call last", page.html) else []
+        if found:
+            broken[html.name] = found
+    assert not broken, f"pages that show errors or warnings: {broken}"
+
+
 def test_every_glued_value_is_used_by_the_text(built_book):
     """A value glued on a page is a number the page states: none is glued for nothing (or only for a test)."""
     unused = {}
