@@ -76,7 +76,6 @@ TYPED_ON_PURPOSE = {
     "why_log.html": {"4.2": "a section of Murphy's book"},
     "notation.html": {"97.5": "the 97.5% quantile"},
     "uncertainty.html": {"97.5": "the 97.5% quantile"},
-    "bernoulli.html": {"0.447": "the rounded MAP of a rounding example", "0.553": "1 - 0.447, same example"},
     "location_scale.html": {"0.005": "1 - gamma for the page's gamma = 0.995"},
 }
 DECIMAL = r"(?<![\w.])\d+\.\d+(?:e-?\d+)?(?![\w]|\.\d)|(?<![\w.])\d+e-\d+"

@@ -34,34 +34,57 @@ def glued(built_book):
 
 # ---------------------------------------------------------------- chapter 6
 
+# The page's setup (typed on it): the course's seven tosses, the Normal prior N(0.6, 0.05) with 0.05 the
+# variance, the standard-deviation reading of it (variance 0.05^2) and, for the Bayesian part, Beta(5, 5).
+COIN_HEADS, COIN_TAILS = 3, 4
+PRIOR_MEAN, PRIOR_VAR = 0.6, 0.05
+BETA_PRIOR = (5, 5)
 
-def test_bernoulli_mle_map_and_predictive_match_exact_values(glued):
+
+def _normal_prior_map(m, v, h=COIN_HEADS, t=COIN_TAILS):
+    """The MAP under N(m, v), by scipy's root finder on the slope of the log posterior (0 < h < n)."""
+    return optimize.brentq(lambda th: h / th - t / (1 - th) - (th - m) / v, 1e-12, 1 - 1e-12, xtol=1e-15)
+
+
+def test_bernoulli_setup_mle_exact_map_and_predictive(built_book, glued):
+    page = Page(built_book, "bernoulli")
+    assert (sum(mh.data.COIN_TOSSES), len(mh.data.COIN_TOSSES)) == (COIN_HEADS, COIN_HEADS + COIN_TAILS)
+    assert "\\mathcal{N}(0.6, 0.05)" in page.text and "\\mathrm{Beta}(5, 5)" in page.text
     values = glued["bernoulli"]
     assert values["theta_mle"] == pytest.approx(3 / 7, abs=1e-15)
-    # Variance 0.1: the stationarity cubic factors as (theta - 1.5)(theta^2 - 1/5).
-    assert values["theta_map_var"] == pytest.approx(1 / math.sqrt(5), abs=1e-12)
-    assert values["p_two_tails_var"] == pytest.approx(6 / 5 - 2 / math.sqrt(5), abs=1e-12)
-    assert values["p_next_head"] == pytest.approx(4 / 9, abs=1e-15)
-    assert values["p_next_head"] == pytest.approx(stats.beta(4, 5).mean(), abs=1e-15)
+    assert values["sqrt_prior_var"] == pytest.approx(math.sqrt(PRIOR_VAR), abs=1e-15)
+    # Variance 0.05: the cubic is exactly the product the page shows, and its only root in (0, 1) is 1/2.
+    theta = sympy.Symbol("theta")
+    m, v, half = sympy.Rational(3, 5), sympy.Rational(1, 20), sympy.Rational(1, 2)
+    cubic = theta**3 - (1 + m) * theta**2 + (m - 7 * v) * theta + 3 * v
+    factored = (theta - half) * (theta**2 - sympy.Rational(11, 10) * theta - sympy.Rational(3, 10))
+    assert sympy.expand(cubic - factored) == 0
+    quadratic = 10 * theta**2 - 11 * theta - 3
+    assert sympy.expand(10 * (theta**2 - sympy.Rational(11, 10) * theta - sympy.Rational(3, 10))) == quadratic
+    assert set(sympy.solve(quadratic, theta)) == {(11 + sympy.sqrt(241)) / 20, (11 - sympy.sqrt(241)) / 20}
+    assert [r for r in sympy.Poly(cubic, theta).real_roots() if 0 < r < 1] == [half]
+    assert _normal_prior_map(PRIOR_MEAN, PRIOR_VAR) == pytest.approx(0.5, abs=1e-12)
+    assert "\\theta_{\\mathrm{MAP}} = 1/2" in page.text and "(1 - 1/2)^2 = 1/4" in page.text
+    # The standard-deviation reading: 0.6 - 7v and 3v with v = 1/400, as the page writes them.
+    assert sympy.Rational(3, 5) - 7 * sympy.Rational(1, 400) == sympy.Rational(233, 400)
+    assert "\\tfrac{233}{400}" in page.text and "v = 1/400" in page.text
+    # The Beta(5, 5) predictive.
+    a, b = BETA_PRIOR
+    assert values["p_next_head"] == pytest.approx(stats.beta(a + COIN_HEADS, b + COIN_TAILS).mean(), abs=1e-15)
 
 
 def test_bernoulli_map_with_standard_deviation_reading_is_an_independent_root(glued):
-    """Reading N(0.5, 0.1) as a standard deviation (variance 0.01) gives ~0.484: checked with scipy's root finder."""
-    heads, tails, prior_mean, prior_var = 3, 4, 0.5, 0.01
-
-    def slope(theta):
-        return heads / theta - tails / (1 - theta) - (theta - prior_mean) / prior_var
-
-    root = optimize.brentq(slope, 1e-9, 1 - 1e-9, xtol=1e-14)
+    """Reading N(0.6, 0.05) as a standard deviation (variance 0.0025): checked with scipy's root finder."""
+    root = _normal_prior_map(PRIOR_MEAN, PRIOR_VAR**2)
     values = glued["bernoulli"]
     assert values["theta_map_sd"] == pytest.approx(root, abs=1e-10)
-    assert round(values["theta_map_sd"], 3) == 0.484
     assert values["p_two_tails_sd"] == pytest.approx((1 - root) ** 2, abs=1e-10)
+    assert 0.5 < root < PRIOR_MEAN  # the stronger prior pulls further towards 0.6, as the page says
 
 
 def test_bernoulli_credible_interval_matches_beta_quantiles(glued):
     values = glued["bernoulli"]
-    posterior = stats.beta(4, 5)
+    posterior = stats.beta(BETA_PRIOR[0] + COIN_HEADS, BETA_PRIOR[1] + COIN_TAILS)
     assert values["credible_low"] == pytest.approx(posterior.ppf(0.025), abs=1e-4)
     assert values["credible_high"] == pytest.approx(posterior.ppf(0.975), abs=1e-4)
 
@@ -71,10 +94,11 @@ def test_bernoulli_page_states_the_convention_and_tabulates_both_readings(built_
     assert re.search(r"names the\s+mean\s+.*?and\s+the\s+variance", page.text, re.S), "the variance convention is not stated"
     table = re.search(r"<table.*?</table>", page.html, re.S).group(0)
     rows = [re.sub(r"<[^>]+>", " ", row) for row in re.findall(r"<tr.*?</tr>", table, re.S)]
-    variance_row = next(r for r in rows if "variance 0.1" in r)
-    sd_row = next(r for r in rows if "standard deviation 0.1" in r)
-    assert variance_row.count("0.4472") == 3, variance_row  # bisection, cubic root, grid search
-    assert sd_row.count("0.4844") == 3, sd_row
+    variance_row = next(r for r in rows if "variance 0.05" in r)
+    sd_row = next(r for r in rows if "standard deviation 0.05" in r)
+    # bisection, cubic root and grid search each show the root found by scipy
+    assert variance_row.count(f"{_normal_prior_map(PRIOR_MEAN, PRIOR_VAR):.4f}") == 3, variance_row
+    assert sd_row.count(f"{_normal_prior_map(PRIOR_MEAN, PRIOR_VAR**2):.4f}") == 3, sd_row
 
 
 def _cubic_roots_in_open_unit_interval(h, n, m, v):
@@ -97,8 +121,8 @@ def test_bernoulli_map_cubic_has_one_root_inside_exactly_under_the_stated_condit
     page = Page(built_book, "bernoulli")
     assert "if and only if m/v > n" in page.text and "if and only if (1 - m)/v > n" in page.text
     for n in range(1, 13):
-        for m in ("1/2", "1/5", "4/5"):
-            for v in ("1/10", "1/100", "1/20", "1", "1/50"):
+        for m in ("1/2", "1/5", "4/5", "3/5"):
+            for v in ("1/10", "1/100", "1/20", "1", "1/50", "1/400"):
                 for h in range(n + 1):
                     exact = _cubic_roots_in_open_unit_interval(h, n, m, v)
                     stated = _stated_root_count(h, n, float(Fraction(m)), float(Fraction(v)))
@@ -108,15 +132,21 @@ def test_bernoulli_map_cubic_has_one_root_inside_exactly_under_the_stated_condit
                         roots = np.roots([1.0, -(1 + mf), mf - vf * n, vf * h])
                         inside = [r for r in roots if abs(r.imag) < 1e-12 and 1e-9 < r.real < 1 - 1e-9]
                         assert len(inside) == stated, (n, h, m, v, roots)
-    # The page's own table for its seven tosses, both readings of N(0.5, 0.1).
-    for label, v in (("variance 0.1 (this course):", "1/10"), ("standard deviation 0.1:", "1/100")):
+    # The page's own rows for its seven tosses: both readings of N(0.6, 0.05) and the weaker variance 0.1.
+    for label, v in (("variance 0.05 (this course):", "1/20"), ("standard deviation 0.05:", "1/400"),
+                     ("variance 0.1 (weaker):", "1/10")):
         printed = page.numbers_after(f"roots in (0, 1), {label}")
-        assert printed == [_cubic_roots_in_open_unit_interval(h, 7, "1/2", v) for h in range(8)], (label, printed)
+        assert printed == [_cubic_roots_in_open_unit_interval(h, 7, "3/5", v) for h in range(8)], (label, printed)
+    # The ratios the page quotes for m = 0.6.
+    assert "m/v = 0.6/0.05 = 12" in page.text and "(1 - m)/v = 0.4/0.05 = 8" in page.text
+    assert "m/v = 6" in page.text and "(1 - m)/v = 4" in page.text
+    assert Fraction(3, 5) / Fraction(1, 20) == 12 and Fraction(2, 5) / Fraction(1, 20) == 8
+    assert Fraction(3, 5) / Fraction(1, 10) == 6 and Fraction(2, 5) / Fraction(1, 10) == 4
 
 
 def test_bernoulli_all_tails_or_all_heads_puts_the_mle_and_a_weak_prior_map_on_the_end_point():
     """h = 0 or n: the likelihood and (if the prior is weak) the posterior peak at 0 or 1, with no stationary point inside."""
-    n, m = 7, 0.5
+    n, m = 7, PRIOR_MEAN
     grid = np.linspace(0, 1, 100_001)
     for h, end in ((0, 0.0), (n, 1.0)):
         t = n - h
@@ -124,7 +154,8 @@ def test_bernoulli_all_tails_or_all_heads_puts_the_mle_and_a_weak_prior_map_on_t
         assert grid[np.argmax(loglik)] == end == h / n
         slope = h / grid[1:-1] - t / (1 - grid[1:-1])
         assert np.all(slope < 0) or np.all(slope > 0)  # the derivative never vanishes in (0, 1)
-        for v, inside in ((0.1, False), (0.01, True)):  # m/v = (1 - m)/v = 5 < 7, then 50 > 7
+        # the page: v = 0.1 is too weak (m/v = 6, (1 - m)/v = 4 < 7); v = 0.05 and v = 0.0025 keep the MAP inside
+        for v, inside in ((0.1, False), (PRIOR_VAR, True), (PRIOR_VAR**2, True)):
             log_posterior = loglik - (grid - m) ** 2 / (2 * v)
             peak = grid[np.argmax(log_posterior)]
             assert (0 < peak < 1) == inside, (h, v, peak)

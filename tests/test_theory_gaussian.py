@@ -199,7 +199,7 @@ def test_invariance_theorem_and_its_use_are_stated(page):
     assert "\\tilde\\ell(\\psi) = \\ell\\bigl(g^{-1}(\\psi)\\bigr)" in text
     assert "\\hat\\sigma = \\sqrt{\\hat\\sigma^2} = \\sqrt{\\frac1n \\sum_{i=1}^n (x_i - \\bar x)^2}" in text
     assert "the MLE of \\log\\sigma^2 is \\log\\hat\\sigma^2" in text
-    assert "Zehna showed in 1966 that this maximiser is again h(\\hat\\theta)" in text
+    assert "Zehna [Zehna, 1966] showed that this maximiser is again h(\\hat\\theta)" in text, "Zehna's result is not stated"
     assert 'id="fig-gauss-invariance"' in page.html and 'id="fig-gauss-mse"' in page.html
 
 
