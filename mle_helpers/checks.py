@@ -473,7 +473,8 @@ def check_standard_errors(se, X, y, beta_hat):
     expected = np.sqrt(np.diag(covariance))
     got = _array("se", se).reshape(-1)
     if got.shape != expected.shape:
-        raise AssertionError(f"se has {got.size} numbers; expected one standard error per coefficient ({expected.size})")
+        raise AssertionError(f"se has {got.size} numbers; expected one standard error per coefficient "
+                             f"({expected.size})")
     close = lambda candidate: np.allclose(got, candidate, rtol=1e-6)
     hint = ""
     if close(np.diag(covariance)):

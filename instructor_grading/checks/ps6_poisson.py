@@ -158,8 +158,8 @@ def _(nb, rng):
     """The self-check: 300 steps with lr = 1e-3 on the setup's data follow the update and reach the maximum."""
     X, y, beta0 = setup_data()
     path = nb.call("fit_gradient_ascent", X, y, beta0, LR, ASCENT_STEPS)
-    judged(f"fit_gradient_ascent(X, y, beta0, lr={LR:g}, num_steps={ASCENT_STEPS})", mh.checks.check_poisson_ascent_path,
-           path, X, y, beta0, LR, ASCENT_STEPS, converged=True)
+    judged(f"fit_gradient_ascent(X, y, beta0, lr={LR:g}, num_steps={ASCENT_STEPS})",
+           mh.checks.check_poisson_ascent_path, path, X, y, beta0, LR, ASCENT_STEPS, converged=True)
 
 
 @ASSIGNMENT.check("test_fit_gradient_ascent_hidden", task="fit_gradient_ascent")
