@@ -8,6 +8,8 @@ in a notebook gains nothing.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -31,6 +33,10 @@ __all__ = [
     "check_loc_scale",
     "check_cholesky_factor",
     "check_mvn_fit",
+    "check_poisson_loglik",
+    "check_poisson_ascent_path",
+    "check_newton_path",
+    "check_standard_errors",
 ]
 
 
@@ -309,3 +315,176 @@ def check_mvn_fit(loc, cov, X):
         raise AssertionError("cov is not symmetric: return L @ L.T with L = cholesky_factor(raw)")
     check_close("cov", cov_a, cov_ref, rtol=1e-2, atol=1e-3,
                 hint="Return the covariance L @ L.T, not the factor L; the MLE divides by n.")
+
+
+# ps6: Poisson regression, y_i ~ Poisson(exp(x_i^T beta)). Each check works out what it needs inline (no
+# helper here computes a gradient, a Hessian or a Newton step that an answer could call instead).
+
+def _quietly(check):
+    """Run ``check`` with NumPy's floating-point warnings off: exp(X beta) of a diverged path must not warn
+    (a test cell that writes to stderr scores 0); the check reports such a path itself."""
+    @functools.wraps(check)
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            try:
+                return check(*args, **kwargs)
+            except np.linalg.LinAlgError:
+                raise AssertionError("the information X^T W X is singular at your iterate (exp(X beta) is 0 "
+                                     "or inf there): the path has run away") from None
+    return quiet
+
+
+def _beta_path(path, beta0, num_steps, what):
+    """``path`` as a (num_steps + 1, p) array that starts at beta0 and is finite."""
+    points = _array("path", path)
+    start = _array("beta0", beta0).reshape(-1)
+    if points.ndim != 2 or points.shape != (num_steps + 1, start.size):
+        raise AssertionError(f"path has shape {points.shape}; expected (num_steps + 1, p) = ({num_steps + 1}, "
+                             f"{start.size}): beta0, then one row after each of the {num_steps} {what} steps")
+    if not np.all(np.isfinite(points)):
+        raise AssertionError("path contains NaN or inf: the iterates diverged. exp(X @ beta) overflows once a "
+                             "step overshoots: is the step's sign right (and, for gradient ascent, lr small enough)?")
+    if not np.allclose(points[0], start, rtol=1e-6, atol=1e-9):
+        raise AssertionError(f"path starts at {_fmt(points[0])}; its first row must be beta0 = {_fmt(start)}")
+    if np.allclose(points, points[0]):
+        raise AssertionError(f"path never moves from beta0 = {_fmt(start)}: update beta at every step "
+                             "(in place inside torch.no_grad(), or as a new tensor) and record it")
+    return points
+
+
+def check_poisson_loglik(poisson_loglik, X, y, betas=None):
+    """``poisson_loglik(X, y, beta)`` is the exact Poisson log-likelihood with its gradient, at each of
+    ``betas`` (default: zeros and one other point) (ps6)."""
+    X_t, y_t = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
+    p = X_t.shape[1]
+    if betas is None:
+        betas = (torch.zeros(p, dtype=torch.float64), torch.linspace(0.5, -0.5, p, dtype=torch.float64))
+    for beta in betas:
+        beta = torch.as_tensor(beta, dtype=torch.float64).clone().requires_grad_(True)
+        value = poisson_loglik(X_t, y_t, beta)
+        if value is None:
+            raise AssertionError("poisson_loglik returned None: did your function forget to `return` it?")
+        if not isinstance(value, torch.Tensor):
+            raise AssertionError(f"poisson_loglik must return a torch tensor; got {type(value).__name__}. "
+                                 "Keep the computation in torch (no .item(), float() or numpy), so that autograd "
+                                 "can differentiate it")
+        if value.dim() != 0:
+            raise AssertionError(f"poisson_loglik returned shape {tuple(value.shape)}; it must be a 0-dim tensor: "
+                                 "the sum of the n log-probabilities, not one per row")
+        eta = (X_t @ beta).detach()
+        expected = float((y_t * eta - torch.exp(eta) - torch.lgamma(y_t + 1)).sum())
+        got = float(value.detach())
+        where = f"at beta = {_fmt(beta.detach().numpy())}"
+        if not np.isfinite(got):
+            raise AssertionError(f"poisson_loglik {where} is {got}: log(y!) is torch.lgamma(y + 1); "
+                                 "torch.lgamma(y) is infinite at y = 0")
+        without_factorial = expected + float(torch.lgamma(y_t + 1).sum())
+        hint = ""
+        if np.isclose(got, without_factorial, rtol=1e-9):
+            hint = " You left out the -log(y_i!) term: subtract torch.lgamma(y + 1).sum()."
+        elif np.isclose(got, expected / len(y_t), rtol=1e-9):
+            hint = " That is the mean over the data; the log-likelihood is the sum."
+        elif np.isclose(got, expected + float((torch.lgamma(y_t + 1) - torch.lgamma(y_t)).sum()), rtol=1e-9):
+            hint = " log(y_i!) is torch.lgamma(y + 1), not torch.lgamma(y)."
+        elif np.isclose(got, -expected, rtol=1e-9):
+            hint = " That is the negative log-likelihood; return the log-likelihood itself."
+        if not np.isclose(got, expected, rtol=1e-9, atol=1e-9):
+            raise AssertionError(f"poisson_loglik {where} is {got:.6g}; expected {expected:.6g}: "
+                                 f"sum_i [y_i x_i^T beta - exp(x_i^T beta) - log(y_i!)].{hint}")
+        if not value.requires_grad:
+            raise AssertionError("poisson_loglik's result does not depend on beta for autograd: compute it with "
+                                 "torch operations on beta (no .detach(), .item() or numpy)")
+        grad, = torch.autograd.grad(value, beta)
+        check_close(f"the gradient of poisson_loglik {where}", grad, (X_t.T @ (y_t - torch.exp(eta))).numpy(),
+                    rtol=1e-8, atol=1e-8, hint="It must be X^T (y - exp(X beta)).")
+
+
+@_quietly
+def check_poisson_ascent_path(path, X, y, beta0, lr, num_steps, *, converged=False):
+    """Every step of ``path`` is beta + lr * X^T (y - exp(X beta)) from the previous point; with
+    ``converged``, the last point is a maximum (the gradient is ~0) (ps6)."""
+    points = _beta_path(path, beta0, num_steps, "gradient-ascent")
+    X_a, y_a = _array("X", X), _array("y", y)
+    total = np.zeros(X_a.shape[1])
+    for t in range(num_steps):
+        before, after = points[t], points[t + 1]
+        gradient = X_a.T @ (y_a - np.exp(X_a @ before))
+        total = total + gradient
+        expected = before + lr * gradient
+        if np.allclose(after, expected, rtol=1e-8, atol=1e-10):
+            continue
+        close = lambda candidate: np.allclose(after, candidate, rtol=1e-8, atol=1e-10)
+        why = " Is the gradient of the log-likelihood X^T (y - exp(X beta))?"
+        if close(before - lr * gradient):
+            why = " This step goes downhill: gradient *ascent* adds lr * grad (beta += lr * beta.grad)."
+        elif t > 0 and close(before + lr * total):
+            why = " It adds the sum of all gradients so far: zero beta.grad after every step."
+        elif close(before + lr * gradient / len(y_a)):
+            why = " This step is 1/n of the update: the log-likelihood is a sum over the data, not a mean."
+        raise AssertionError(f"step {t + 1} is {_fmt(after)}; from {_fmt(before)} the update beta + lr * grad "
+                             f"with lr = {lr:g} gives {_fmt(expected)}.{why}")
+    if converged:
+        gradient = X_a.T @ (y_a - np.exp(X_a @ points[-1]))
+        if np.abs(gradient).max() > 1e-6:
+            raise AssertionError(f"after {num_steps} steps the gradient is still {_fmt(gradient)}; at the MLE it is 0")
+
+
+@_quietly
+def check_newton_path(path, X, y, beta0, num_steps, *, converged=True):
+    """Every step of ``path`` is a Newton step from the previous point, beta + (X^T W X)^-1 X^T (y - mu)
+    with mu = exp(X beta), W = diag(mu); with ``converged``, the last point is the MLE (ps6)."""
+    points = _beta_path(path, beta0, num_steps, "Newton")
+    X_a, y_a = _array("X", X), _array("y", y)
+    first_information = None
+    for t in range(num_steps):
+        before, after = points[t], points[t + 1]
+        mu = np.exp(X_a @ before)
+        gradient, information = X_a.T @ (y_a - mu), X_a.T @ (mu[:, None] * X_a)
+        if first_information is None:
+            first_information = information
+        expected = before + np.linalg.solve(information, gradient)
+        close = lambda candidate: np.allclose(after, candidate, rtol=1e-8, atol=1e-10)
+        if close(expected):
+            continue
+        why = ""
+        if close(before - np.linalg.solve(information, gradient)):
+            why = (" The step goes the wrong way: the Hessian H = -X^T W X is negative definite, so the Newton "
+                   "step is beta - H^-1 grad = beta + (X^T W X)^-1 grad.")
+        elif t > 0 and close(before + np.linalg.solve(first_information, gradient)):
+            why = " It uses the Hessian at beta0: compute the Hessian again at every iterate."
+        elif close(before + gradient):
+            why = " That is a gradient step with lr = 1; Newton's step solves a system with the Hessian."
+        raise AssertionError(f"Newton step {t + 1} is {_fmt(after)}; from {_fmt(before)} Newton's method gives "
+                             f"{_fmt(expected)} (beta - H^-1 grad, H = -X^T diag(exp(X beta)) X).{why}")
+    if converged:
+        mu = np.exp(X_a @ points[-1])
+        gradient = X_a.T @ (y_a - mu)
+        if np.abs(gradient).max() > 1e-6 * max(1.0, np.abs(y_a).sum()):
+            raise AssertionError(f"after {num_steps} Newton steps the gradient is still {_fmt(gradient)}; "
+                                 "at the MLE it is 0")
+
+
+@_quietly
+def check_standard_errors(se, X, y, beta_hat):
+    """``se`` is sqrt(diag(I^-1)), I = X^T diag(exp(X beta_hat)) X the observed information (ps6)."""
+    X_a, beta = _array("X", X), _array("beta_hat", beta_hat).reshape(-1)
+    information = X_a.T @ (np.exp(X_a @ beta)[:, None] * X_a)
+    covariance = np.linalg.inv(information)
+    expected = np.sqrt(np.diag(covariance))
+    got = _array("se", se).reshape(-1)
+    if got.shape != expected.shape:
+        raise AssertionError(f"se has {got.size} numbers; expected one standard error per coefficient "
+                             f"({expected.size})")
+    close = lambda candidate: np.allclose(got, candidate, rtol=1e-6)
+    hint = ""
+    if close(np.diag(covariance)):
+        hint = "These are the variances, the diagonal of the inverse information: take their square root."
+    elif close(1 / np.sqrt(np.diag(information))):
+        hint = ("That is 1 / sqrt of the information's diagonal; invert the whole matrix first, then take its "
+                "diagonal (the two differ when the coefficients are correlated).")
+    elif close(np.sqrt(np.diag(np.linalg.inv(X_a.T @ X_a)))):
+        hint = "The weights are missing: the information is X^T W X with W = diag(exp(X beta_hat))."
+    elif not np.all(np.isfinite(got)):
+        hint = "A negative variance? Invert minus the Hessian (the information), not the Hessian."
+    check_close("se", got, expected, rtol=1e-6, atol=0,
+                hint=hint or "se = sqrt(diag((X^T W X)^-1)), W = diag(exp(X beta_hat)), at the beta_hat given.")

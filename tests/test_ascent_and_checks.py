@@ -82,3 +82,120 @@ def test_check_close_reports_a_missing_return():
         mh.checks.check_close("mu_hat", None, 1.0)
     with pytest.raises(AssertionError, match="mu_hat is 2; expected 1"):
         mh.checks.check_close("mu_hat", np.float64(2.0), 1.0)
+
+
+# --- ps6: Poisson regression -------------------------------------------------------------------------
+
+def poisson_problem():
+    generator = torch.Generator().manual_seed(1)
+    n = 120
+    x = torch.randn(n, generator=generator, dtype=torch.float64)
+    group = (torch.rand(n, generator=generator, dtype=torch.float64) < 0.5).to(torch.float64)
+    X_p = torch.column_stack([torch.ones(n, dtype=torch.float64), x, group])
+    y_p = torch.poisson(torch.exp(X_p @ torch.tensor([0.8, 0.3, -0.5], dtype=torch.float64)), generator=generator)
+    return X_p, y_p, torch.tensor([float(y_p.mean().log()), 0.0, 0.0], dtype=torch.float64)
+
+
+X_P, Y_P, BETA0_P = poisson_problem()
+
+
+def poisson_loglik(X, y, beta):
+    eta = X @ beta
+    return (y * eta - torch.exp(eta) - torch.lgamma(y + 1)).sum()
+
+
+def poisson_ascent(lr, num_steps, *, scale=1.0, sign=1.0, accumulate=False):
+    beta, path, total = BETA0_P.clone(), [BETA0_P.clone()], torch.zeros(3, dtype=torch.float64)
+    for _ in range(num_steps):
+        total = total + X_P.T @ (Y_P - torch.exp(X_P @ beta))
+        beta = beta + sign * lr * scale * (total if accumulate else X_P.T @ (Y_P - torch.exp(X_P @ beta)))
+        path.append(beta)
+    return torch.stack(path)
+
+
+def information(beta):
+    return X_P.T @ (torch.exp(X_P @ beta)[:, None] * X_P)
+
+
+def poisson_newton(num_steps, *, sign=1.0, frozen=False):
+    beta, path = BETA0_P.clone(), [BETA0_P.clone()]
+    for _ in range(num_steps):
+        curvature = information(BETA0_P if frozen else beta)
+        beta = beta + sign * torch.linalg.solve(curvature, X_P.T @ (Y_P - torch.exp(X_P @ beta)))
+        path.append(beta)
+    return torch.stack(path)
+
+
+BETA_HAT_P = poisson_newton(20)[-1]
+COVARIANCE_P = torch.linalg.inv(information(BETA_HAT_P))
+
+
+def test_poisson_checks_are_silent_on_correct_answers():
+    run_silently(mh.checks.check_poisson_loglik, poisson_loglik, X_P, Y_P)
+    run_silently(lambda: mh.checks.check_poisson_ascent_path(list(poisson_ascent(1e-3, 400)), X_P, Y_P, BETA0_P,
+                                                             1e-3, 400, converged=True))
+    run_silently(mh.checks.check_newton_path, poisson_newton(8), X_P, Y_P, BETA0_P, 8)
+    run_silently(mh.checks.check_standard_errors, COVARIANCE_P.diagonal().sqrt(), X_P, Y_P, BETA_HAT_P)
+
+
+@pytest.mark.parametrize("loglik,fragment", [
+    (lambda X, y, b: poisson_loglik(X, y, b) + torch.lgamma(y + 1).sum(), "left out the -log"),
+    (lambda X, y, b: (y * (X @ b) - torch.exp(X @ b) - torch.lgamma(y)).sum(), "infinite at y = 0"),
+    (lambda X, y, b: poisson_loglik(X, y, b) / len(y), "mean over the data"),
+    (lambda X, y, b: -poisson_loglik(X, y, b), "negative log-likelihood"),
+    (lambda X, y, b: poisson_loglik(X, y, b).item(), "must return a torch tensor"),
+    (lambda X, y, b: poisson_loglik(X, y, b.detach()), "does not depend on beta"),
+    (lambda X, y, b: y * (X @ b) - torch.exp(X @ b) - torch.lgamma(y + 1), "0-dim tensor"),
+])
+def test_poisson_loglik_check_explains_what_is_wrong(loglik, fragment):
+    with pytest.raises(AssertionError, match=fragment):
+        mh.checks.check_poisson_loglik(loglik, X_P, Y_P)
+
+
+@pytest.mark.parametrize("make_path,fragment", [
+    (lambda: poisson_ascent(1e-3, 5, sign=-1.0), "goes downhill"),
+    (lambda: poisson_ascent(1e-3, 5, accumulate=True), "zero beta.grad"),
+    (lambda: poisson_ascent(1e-3, 5, scale=1 / 120), "1/n of the update"),
+    (lambda: poisson_ascent(1e-3, 4), r"expected \(num_steps \+ 1, p\)"),
+    (lambda: BETA0_P.repeat(6, 1), "never moves"),
+])
+def test_poisson_ascent_check_explains_what_is_wrong(make_path, fragment):
+    with pytest.raises(AssertionError, match=fragment):
+        mh.checks.check_poisson_ascent_path(make_path(), X_P, Y_P, BETA0_P, 1e-3, 5)
+
+
+@pytest.mark.parametrize("num_steps,make_path,fragment", [
+    (1, lambda: poisson_newton(1, sign=-1.0), "wrong way"),  # it diverges after a few steps
+    (8, lambda: poisson_newton(8, frozen=True), "Hessian at beta0"),
+    (8, lambda: torch.stack([BETA0_P] + [BETA_HAT_P] * 8), "Newton step 1 is"),
+    (8, lambda: poisson_newton(8)[:8], r"expected \(num_steps \+ 1, p\)"),  # stopped early
+])
+def test_newton_check_explains_what_is_wrong(num_steps, make_path, fragment):
+    with pytest.raises(AssertionError, match=fragment):
+        mh.checks.check_newton_path(make_path(), X_P, Y_P, BETA0_P, num_steps)
+
+
+def test_newton_check_wants_the_maximum_after_the_steps_it_is_given():
+    with pytest.raises(AssertionError, match="gradient is still"):
+        mh.checks.check_newton_path(poisson_newton(1), X_P, Y_P, BETA0_P, 1)
+    mh.checks.check_newton_path(poisson_newton(1), X_P, Y_P, BETA0_P, 1, converged=False)
+
+
+@pytest.mark.parametrize("se,fragment", [
+    (COVARIANCE_P.diagonal(), "variances"),
+    (1 / information(BETA_HAT_P).diagonal().sqrt(), "invert the whole matrix first"),
+    (torch.linalg.inv(X_P.T @ X_P).diagonal().sqrt(), "weights are missing"),
+    (torch.linalg.inv(-information(BETA_HAT_P)).diagonal().sqrt(), "not the Hessian"),
+])
+def test_standard_error_check_names_the_usual_mistakes(se, fragment):
+    with pytest.raises(AssertionError, match=fragment):
+        mh.checks.check_standard_errors(se, X_P, Y_P, BETA_HAT_P)
+
+
+def test_poisson_checks_do_not_warn_on_a_diverged_path():
+    """exp(X beta) of a runaway path overflows in NumPy: the check says so and writes nothing to stderr."""
+    path = poisson_ascent(1e-3, 3)
+    path[2:] = 1e3
+    with pytest.raises(AssertionError) as failure, contextlib.redirect_stderr(io.StringIO()) as err:
+        mh.checks.check_newton_path(path, X_P, Y_P, BETA0_P, 3)
+    assert err.getvalue() == "" and "step" in str(failure.value)

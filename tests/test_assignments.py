@@ -46,6 +46,8 @@ WRONG = {
                            "return torch.tril(raw, diagonal=-1) + torch.diag_embed(positive_scale(torch.diagonal(raw)))",
                            "return torch.tril(raw)", {"test_cholesky_factor_visible", "test_cholesky_factor_hidden",
                                                       "test_fit_mvn_hidden"}),  # fit_mvn builds on it
+    "ps6_poisson": ("standard_errors", "return torch.sqrt(torch.diagonal(covariance))",
+                    "return torch.diagonal(covariance)", {"test_standard_errors_visible", "test_standard_errors_hidden"}),
 }
 STUDENTS = ("perfect", "untouched", "one_wrong")
 

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = scratch.DEMO_ASSIGNMENT
-ASSIGNMENTS = [DEMO, "ps2_gradient_ascent", "ps3_optimizers", "ps4_stochastic"]
+ASSIGNMENTS = [DEMO, "ps2_gradient_ascent", "ps3_optimizers", "ps4_stochastic", "ps6_poisson"]
 PROBE = "grader-environment-probe-7f3a"  # set in the grader's environment; must never reach a kernel
 
 
@@ -123,6 +123,24 @@ ATTACKS = {
         "    for _ in range(num_steps):\n        ((X.shape[0] / batch_size) * mh.L(X[rows], mu, sigma)).backward()\n"
         "        with torch.no_grad():\n            mu += lr * mu.grad\n        mu.grad.zero_()\n"
         "        path.append(mu.detach().clone())\n    return torch.stack(path)")), {"minibatch_ascent"}),
+    # ps6: right numbers by a forbidden route, the gradient by hand, a Newton path shaped to the inputs.
+    "fitting_library": ("ps6_poisson", lambda r, p, c: replace_function(p, "fit_newton", (
+        "import scipy.linalg\n\ndef fit_newton(X, y, beta0, num_steps):\n    path = [beta0.detach().clone()]\n"
+        "    for _ in range(num_steps):\n        rate = torch.exp(X @ path[-1])\n"
+        "        step = scipy.linalg.solve((X.T @ (rate[:, None] * X)).numpy(), (X.T @ (y - rate)).numpy())\n"
+        "        path.append(path[-1] + torch.as_tensor(step))\n    return torch.stack(path)\n\n"
+        "path_newton = fit_newton(X, y, beta0, num_steps=8)\nbeta_hat = path_newton[-1]")), {"fit_newton"}),
+    "gradient_by_hand": ("ps6_poisson", lambda r, p, c: replace_function(p, "fit_gradient_ascent", (
+        "def fit_gradient_ascent(X, y, beta0, lr, num_steps):\n    path = [beta0.detach().clone()]\n"
+        "    for _ in range(num_steps):\n        path.append(path[-1] + lr * X.T @ (y - torch.exp(X @ path[-1])))\n"
+        "    return torch.stack(path)\n\npath_ascent = fit_gradient_ascent(X, y, beta0, lr=1e-3, num_steps=300)")),
+        {"fit_gradient_ascent"}),
+    "newton_shaped_to_inputs": ("ps6_poisson", lambda r, p, c: replace_function(p, "fit_newton", (
+        "def fit_newton(X, y, beta0, num_steps):\n    def step(beta):\n        rate = torch.exp(X @ beta)\n"
+        "        return beta + torch.linalg.solve(X.T @ (rate[:, None] * X), X.T @ (y - rate))\n"
+        "    beta = step(beta0)\n    if num_steps == 1:\n        return torch.stack([beta0, beta])\n"
+        "    for _ in range(30):\n        beta = step(beta)\n    return torch.stack([beta0] + [beta] * num_steps)\n\n"
+        "path_newton = fit_newton(X, y, beta0, num_steps=8)\nbeta_hat = path_newton[-1]")), {"fit_newton"}),
 }
 
 # Correct code that does not look like the solution: every point.
@@ -151,6 +169,18 @@ CORRECT = {
         "        ((n_rows / batch_size) * mh.L(X[rows], mu, sigma)).backward()\n"
         "        with torch.no_grad():\n            mu += lr * mu.grad\n        mu.grad.zero_()\n"
         "        path.append(mu.detach().clone())\n    return torch.stack(path)"))),
+    "autograd_hessian": ("ps6_poisson", lambda r, p, c: replace_function(replace_function(p, "fit_newton", (
+        "from torch.autograd.functional import hessian\n\ndef fit_newton(X, y, beta0, num_steps):\n"
+        "    path = [beta0.detach().clone()]\n    for _ in range(num_steps):\n"
+        "        beta = path[-1].clone().requires_grad_(True)\n"
+        "        grad, = torch.autograd.grad(poisson_loglik(X, y, beta), beta)\n"
+        "        H = hessian(lambda b: poisson_loglik(X, y, b), path[-1])\n"
+        "        path.append(path[-1] - torch.linalg.solve(H, grad))\n    return path\n\n"
+        "path_newton = torch.stack(fit_newton(X, y, beta0, num_steps=8))\nbeta_hat = path_newton[-1]")),
+        "standard_errors", (
+        "def standard_errors(X, y, beta_hat):\n"
+        "    H = torch.autograd.functional.hessian(lambda b: poisson_loglik(X, y, b), beta_hat)\n"
+        "    return (-H).inverse().diagonal().sqrt()\n\nse = standard_errors(X, y, beta_hat)"))),
 }
 LISTENER: dict = {}
 

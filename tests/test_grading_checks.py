@@ -172,3 +172,219 @@ def test_the_sandbox_can_reach_a_python_environment_wherever_it_lives(tmp_path, 
         assert root in bound
         parents = {str(p) for p in Path(root).parents if str(p) not in ("/", "/tmp")}
         assert parents <= made, f"{root}: {sorted(parents - made)} would not be traversable in the sandbox"
+
+
+# --- ps6_poisson: the trusted checks without a kernel, the static reading of its answers -----------------
+
+PS6 = "ps6_poisson"
+
+
+def ps6_cells(**replaced) -> list[tuple[int, str | None, str, bool]]:
+    """The ps6 solution notebook as find_forbidden reads it, with some answer cells' sources ``replaced``."""
+    nb = nbformat.read(ROOT / "solutions" / PS6 / f"{PS6}.ipynb", as_version=4)
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            meta = cell.metadata.get("nbgrader", {})
+            grade_id = meta.get("grade_id")
+            cells.append((index, grade_id, replaced.get(grade_id, cell.source), not meta.get("locked", False)))
+    return cells
+
+
+def ps6_findings(**replaced) -> dict:
+    assignment = checks.load(PS6)
+    return find_forbidden(ps6_cells(**replaced), {t.name: set(t.forbidden()) for t in assignment.tasks},
+                          {answer: t.name for t in assignment.tasks for answer in t.answers},
+                          {t.name: t.required for t in assignment.tasks if t.required})
+
+
+NEWTON_BY = {
+    "statsmodels": "import statsmodels.api as sm\ndef fit_newton(X, y, beta0, num_steps):\n"
+                   "    fit = sm.GLM(y.numpy(), X.numpy(), family=sm.families.Poisson()).fit()\n"
+                   "    return torch.stack([beta0] + [torch.as_tensor(fit.params)] * num_steps)",
+    "scikit-learn": "from sklearn.linear_model import PoissonRegressor\ndef fit_newton(X, y, beta0, num_steps):\n"
+                    "    model = PoissonRegressor(alpha=0, fit_intercept=False).fit(X, y)\n"
+                    "    return torch.stack([beta0] + [torch.as_tensor(model.coef_)] * num_steps)",
+    "scipy.optimize": "from scipy.optimize import minimize\ndef fit_newton(X, y, beta0, num_steps):\n"
+                      "    best = minimize(lambda b: -poisson_loglik(X, y, torch.as_tensor(b)).item(), beta0.numpy())\n"
+                      "    return torch.stack([beta0] + [torch.as_tensor(best.x)] * num_steps)",
+    "scipy.linalg": "import scipy.linalg as la\ndef fit_newton(X, y, beta0, num_steps):\n    path = [beta0]\n"
+                    "    for _ in range(num_steps):\n        mu = torch.exp(X @ path[-1])\n"
+                    "        step = la.solve((X.T @ (mu[:, None] * X)).numpy(), (X.T @ (y - mu)).numpy())\n"
+                    "        path.append(path[-1] + torch.as_tensor(step))\n    return torch.stack(path)",
+}
+
+
+def test_ps6_solution_reaches_nothing_forbidden_and_uses_what_its_tasks_require():
+    assert all(found == [] for found in ps6_findings().values()), ps6_findings()
+
+
+@pytest.mark.parametrize("library", NEWTON_BY)
+def test_ps6_fitting_functions_of_other_libraries_score_0_for_their_task_only(library):
+    found = ps6_findings(fit_newton=NEWTON_BY[library])
+    assert found["fit_newton"] and found["fit_newton"][0].grade_id == "fit_newton", found
+    assert all(found[task] == [] for task in found if task != "fit_newton"), found
+
+
+def test_ps6_standard_errors_from_a_fitted_model_of_another_library_are_found():
+    source = ("from statsmodels.discrete.discrete_model import Poisson\ndef standard_errors(X, y, beta_hat):\n"
+              "    return torch.as_tensor(Poisson(y.numpy(), X.numpy()).fit(disp=0).bse)")
+    assert [f.name for f in ps6_findings(standard_errors=source)["standard_errors"]] == ["statsmodels"]
+
+
+def test_ps6_asks_for_autograd_in_gradient_ascent_and_a_solve_in_newton():
+    by_hand = ("def fit_gradient_ascent(X, y, beta0, lr, num_steps):\n    path = [beta0]\n"
+               "    for _ in range(num_steps):\n"
+               "        path.append(path[-1] + lr * X.T @ (y - torch.exp(X @ path[-1])))\n"
+               "    return torch.stack(path)")
+    assert [f.name for f in ps6_findings(fit_gradient_ascent=by_hand)["fit_gradient_ascent"]] == \
+        ["backward or torch.autograd.grad"]
+    no_solve = ("def fit_newton(X, y, beta0, num_steps):\n    path = [beta0]\n    for _ in range(num_steps):\n"
+                "        path.append(path[-1] + 1e-3 * X.T @ (y - torch.exp(X @ path[-1])))\n"
+                "    return torch.stack(path)")
+    assert ps6_findings(fit_newton=no_solve)["fit_newton"]
+    with_hessian = ("from torch.autograd.functional import hessian\ndef fit_newton(X, y, beta0, num_steps):\n"
+                    "    path = [beta0]\n    for _ in range(num_steps):\n"
+                    "        H = hessian(lambda b: poisson_loglik(X, y, b), path[-1])\n"
+                    "        path.append(path[-1] - H.inverse() @ (X.T @ (y - torch.exp(X @ path[-1]))))\n"
+                    "    return torch.stack(path)")
+    assert ps6_findings(fit_newton=with_hessian)["fit_newton"] == []
+
+
+class LocalNotebook:
+    """``instructor_grading.remote.Notebook``'s data channel answered by functions of this process (no kernel)."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+
+    def get(self, name, *path):
+        return self.namespace[name]
+
+    def call(self, name, *args, backward=False, return_args=False, kernel_seed=None, path=(), **kwargs):
+        from instructor_grading.remote import RequiresGrad
+
+        args = [a.tensor.clone().requires_grad_(True) if isinstance(a, RequiresGrad) else
+                a.clone() if isinstance(a, torch.Tensor) else a for a in args]
+        try:
+            value = self.namespace[name](*args, **kwargs)
+            if backward:
+                torch.as_tensor(value).sum().backward()
+        except Exception as error:
+            raise CheckFailed(f"{name} raised {type(error).__name__}: {error}") from None
+        plain = lambda v: v.detach().clone() if isinstance(v, torch.Tensor) else (
+            [plain(item) for item in v] if isinstance(v, list) else v)
+        if not (backward or return_args):
+            return plain(value)
+        answer = {"value": plain(value), "args": [plain(a) for a in args]}
+        if backward:
+            answer["grads"] = [a.grad if isinstance(a, torch.Tensor) else None for a in args]
+        return answer
+
+
+def ps6_solution() -> dict:
+    """The namespace of the ps6 solution notebook, run here (every code cell but the test cells)."""
+    import contextlib
+    import io
+
+    nb = nbformat.read(ROOT / "solutions" / PS6 / f"{PS6}.ipynb", as_version=4)
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
+                exec(cell.source, namespace)
+    return namespace
+
+
+def ps6_verdicts(namespace, student="ada") -> dict[str, str]:
+    """{grade_id: "" if passed else the message} of every ps6 check, for ``student``."""
+    verdicts = {}
+    for grade_id, check in checks.load(PS6).checks.items():
+        try:
+            check.function(LocalNotebook(namespace), checks.rng_for(b"s" * 32, student, PS6, grade_id))
+            verdicts[grade_id] = ""
+        except (CheckFailed, AssertionError) as failure:
+            verdicts[grade_id] = str(failure) or type(failure).__name__
+    return verdicts
+
+
+@pytest.fixture(scope="module")
+def ps6():
+    return ps6_solution()
+
+
+@pytest.mark.parametrize("student", ["ada", "bob", "cy"])
+def test_ps6_solution_passes_every_trusted_check(ps6, student):
+    failed = {grade_id: message for grade_id, message in ps6_verdicts(ps6, student).items() if message}
+    assert not failed
+
+
+def _newton_with_hessian_at_start(X, y, beta0, num_steps):
+    information = X.T @ (torch.exp(X @ beta0)[:, None] * X)
+    path = [beta0]
+    for _ in range(num_steps):
+        path.append(path[-1] + torch.linalg.solve(information, X.T @ (y - torch.exp(X @ path[-1]))))
+    return torch.stack(path)
+
+
+def _newton_to_the_answer(X, y, beta0, num_steps):
+    """One true Newton step when asked for one; otherwise the MLE after every step (shaped to the inputs)."""
+    def step(beta):
+        rate = torch.exp(X @ beta)
+        return beta + torch.linalg.solve(X.T @ (rate[:, None] * X), X.T @ (y - rate))
+    beta = step(beta0)
+    if num_steps == 1:
+        return torch.stack([beta0, beta])
+    for _ in range(30):
+        beta = step(beta)
+    return torch.stack([beta0] + [beta] * num_steps)
+
+
+def _standard_errors_refitted(X, y, beta_hat):
+    """Fits again inside: right at the MLE, wrong at any other point it is given."""
+    beta = _newton_to_the_answer(X, y, beta_hat, 2)[-1]
+    return torch.linalg.inv(X.T @ (torch.exp(X @ beta)[:, None] * X)).diagonal().sqrt()
+
+
+PS6_WRONG = {  # (function replaced, its wrong version made from the solution's namespace, the cells that must fail)
+    "no log y!": ("poisson_loglik", lambda ns: lambda X, y, b: (y * (X @ b) - torch.exp(X @ b)).sum(),
+                  {"test_poisson_loglik_visible", "test_poisson_loglik_hidden"}),
+    "detached": ("poisson_loglik", lambda ns: lambda X, y, b: ns["poisson_loglik"](X, y, b.detach()),
+                 {"test_poisson_loglik_visible", "test_poisson_loglik_hidden"}),
+    "downhill": ("fit_gradient_ascent", lambda ns: lambda X, y, b0, lr, k: ns["fit_gradient_ascent"](X, y, b0, -lr, k),
+                 {"test_fit_gradient_ascent_visible", "test_fit_gradient_ascent_hidden"}),
+    "Hessian at the start": ("fit_newton", lambda ns: _newton_with_hessian_at_start,
+                             {"test_fit_newton_visible", "test_fit_newton_hidden"}),
+    "shaped to the inputs": ("fit_newton", lambda ns: _newton_to_the_answer,
+                             {"test_fit_newton_visible", "test_fit_newton_hidden"}),
+    "variances": ("standard_errors", lambda ns: lambda X, y, b: ns["standard_errors"](X, y, b) ** 2,
+                  {"test_standard_errors_visible", "test_standard_errors_hidden"}),
+    "refitted inside": ("standard_errors", lambda ns: _standard_errors_refitted, {"test_standard_errors_hidden"}),
+}
+
+
+@pytest.mark.parametrize("mistake", PS6_WRONG)
+def test_ps6_checks_fail_exactly_the_cells_of_a_wrong_method(ps6, mistake):
+    name, wrong, expected = PS6_WRONG[mistake]
+    failed = {grade_id for grade_id, message in ps6_verdicts({**ps6, name: wrong(ps6)}).items() if message}
+    assert failed == expected
+
+
+def test_ps6_grader_data_is_the_setup_cell_and_the_task_text_states_what_it_shows(ps6):
+    """The visible checks rebuild the setup cell's data; Task 5 says Newton needs five steps there, gradient
+    ascent about 300, and that the new model's coefficient runs away by about 1 per Newton step."""
+    from instructor_grading.checks import ps6_poisson as trusted
+
+    X, y, beta0 = trusted.setup_data()
+    assert torch.equal(X, ps6["X"]) and torch.equal(y, ps6["y"]) and torch.equal(beta0, ps6["beta0"])
+    newton = trusted.newton_path(X, y, beta0, 20)
+    beta_hat = newton[-1]
+    error = (newton - beta_hat).norm(dim=1)
+    assert error[4] > 1e-12 and error[5] < 1e-13  # within rounding error after five steps, not four
+    ascent = ps6["fit_gradient_ascent"](X, y, beta0, trusted.LR, trusted.ASCENT_STEPS)
+    distance = (ascent - beta_hat).norm(dim=1)
+    assert distance[100] > 1e-6 and distance[trusted.ASCENT_STEPS] < 1e-12  # "about 300"
+    assert trusted.LR < 2 / float(torch.linalg.eigvalsh(trusted.information(X, beta_hat)).max())  # a stable lr
+    runaway = ps6["path_new"][:, 3]
+    assert torch.allclose(runaway[3:].diff(), torch.full((9,), -1.0, dtype=torch.float64), atol=0.02)
+    loglik = torch.stack([ps6["poisson_loglik"](ps6["X_new"], ps6["y_new"], b) for b in ps6["path_new"]])
+    assert (loglik.diff() > 0).all()
