@@ -298,7 +298,7 @@ def test_optimizers_settling_steps_and_momentum_bound(optimizers):
     assert below < 1e-6 and above > 1e6, "the momentum bound 2 (1 + beta) sigma^2 / n = 0.0019"
 
 
-@pytest.mark.parametrize("name, figures", [("gradient_ascent", 3), ("optimizers", 4)])
+@pytest.mark.parametrize("name, figures", [("gradient_ascent", 3), ("optimizers", 5)])
 def test_pages_show_figures_with_alt_text_and_no_stderr(built_book, name, figures):
     page = Page(built_book, name)
     images = re.findall(r"<img [^>]*src=\"\.\./_images/[^>]*>", page.html)
