@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # One thread: the tensors here are small, and parallel grading workers must not oversubscribe the cores.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install book test test-fast assignments autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
+.PHONY: help install axe book test test-fast assignments autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
 
 help:
 	@echo "make book | test | assignments | autograde [JOBS=n] [SHARD=i/N] | feedback | grades | lab | bench | clean"
@@ -43,10 +43,18 @@ hub-deps:
 	  mkdir -p /etc/postgresql-common && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql nodejs npm iproute2 procps >/dev/null; }
 
+# axe-core from npm for the accessibility audits of the browser tests (tests/axe.py).
+AXE := .node/node_modules/axe-core/axe.min.js
+$(AXE):
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm install --prefix .node --no-audit --no-fund --silent axe-core@4
+
+axe: $(AXE)
+
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: $(STAMP) chromium sandbox hub-deps
+test: $(STAMP) chromium sandbox hub-deps $(AXE)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) sandbox
