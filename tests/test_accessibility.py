@@ -10,8 +10,8 @@ Pages audited: every ``.html`` of ``_build/html`` outside the theme's assets
 (the chapters, the assignments' release pages, genindex.html, search.html and
 sphinx-proof's index prf-prf.html), except the root index.html, a meta refresh
 to book/intro.html (audited itself; test_site.py checks the redirect); then the
-search page showing the results for a word. Each page is loaded once, audited in light mode, switched to dark
-mode with the theme's own button and audited again.
+search page showing the results for a word. Each page is loaded once, audited in
+light mode, switched to dark mode with the theme's own button and audited again.
 """
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ SEARCH_WORD = "likelihood"
 # Sphinx's searchtools.js lists the results one by one, then stops its "Searching" pulse.
 _SEARCH_DONE_JS = """() => document.querySelector('#search-results ul.search li span.highlighted')
   && typeof Search !== 'undefined' && Search._pulse_status === -1"""
-# The longest chapter has a few hundred links and equation references.
+# Tab stops of a chapter: its links and equation references, and every formula (MathJax puts each
+# in the tab order for its keyboard explorer): 420 in gaussian.html, 291 of them formulas.
 MAX_TABS = 1500
 
 
@@ -58,7 +59,7 @@ def site(built_book):
 
 @pytest.fixture()
 def page(browser):
-    """One page for every page of the site; each load starts in light mode (the theme keeps the mode in localStorage)."""
+    """One page for the whole site; each load starts in light mode (the theme keeps the mode in localStorage)."""
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script("localStorage.setItem('mode', 'light')")
     try:
@@ -78,9 +79,10 @@ _ICONS_DONE_JS = """() => !document.querySelector('i.fa-solid, i.fa-brands, i.fa
 _MODE_JS = "() => [document.documentElement.dataset.mode, document.documentElement.dataset.theme]"
 _BACKGROUND_JS = """() => getComputedStyle(document.body).backgroundColor.match(/[\\d.]+/g).slice(0, 3)
   .reduce((sum, v) => sum + Number(v) / 3, 0)"""
-# The theme animates its colours: a contrast measured mid-transition is neither mode's.
-_TRANSITIONS_DONE_JS = """() => Promise.all(document.getAnimations().filter(a => a instanceof CSSTransition)
-  .map(a => a.finished.catch(() => null))).then(() => true)"""
+# The theme animates colours and focus rings: a style read mid-transition is neither state's.
+_TRANSITIONS = ("Promise.all(document.getAnimations().filter(a => a instanceof CSSTransition)"
+                ".map(a => a.finished.catch(() => null)))")
+_TRANSITIONS_DONE_JS = f"() => {_TRANSITIONS}.then(() => true)"
 
 
 def open_settled(page, url: str) -> None:
@@ -121,8 +123,10 @@ def test_every_page_in_both_colour_modes_has_no_serious_accessibility_violation(
     def audit_both_modes(name: str) -> None:
         for mode in MODES:
             switch_to(page, mode)  # each page load starts light (the fixture's localStorage)
+            audit_started = time.monotonic()
             violations = audit(page)
-            report.append({"page": name, "mode": mode, "violations": _record(violations)})
+            report.append({"page": name, "mode": mode, "audit_seconds": round(time.monotonic() - audit_started, 2),
+                           "violations": _record(violations)})
             if serious(violations):
                 failures.append(f"{name} ({mode}):\n{describe(serious(violations))}")
 
@@ -142,9 +146,11 @@ def test_every_page_in_both_colour_modes_has_no_serious_accessibility_violation(
     path = root / "_build" / "accessibility.json"
     path.write_text(json.dumps({
         "rules": "axe-core, WCAG 2.0/2.1/2.2 A and AA", "modes": list(MODES), "seconds": round(seconds, 1),
+        "audit_seconds": round(sum(e["audit_seconds"] for e in report), 1),
         "pages": sorted({e["page"] for e in report}), "elements_per_rule": dict(sorted(counts.items())),
-        "violations": [e for e in report if e["violations"]]}, indent=1))
-    print(f"\naxe audit of {len(report) // len(MODES)} pages x {len(MODES)} modes in {seconds:.0f} s; "
+        "audits": report}, indent=1))
+    print(f"\naxe audit of {len(report) // len(MODES)} pages x {len(MODES)} modes in {seconds:.0f} s "
+          f"({sum(e['audit_seconds'] for e in report):.0f} s in axe); "
           f"violations by rule (elements): {dict(counts) or 'none'}; report: {path}")
     assert not failures, ("serious or critical accessibility violations (all of them in "
                           f"{path}):\n" + "\n".join(failures))
@@ -156,37 +162,40 @@ def test_every_page_in_both_colour_modes_has_no_serious_accessibility_violation(
 # focused element or a child (pydata-sphinx-theme outlines the chevron inside a sidebar <summary>).
 _FOCUS_LOOK_JS = """(e) => [e, ...e.children].map(x => {
   const s = getComputedStyle(x);
-  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 && !/rgba\\(.*, 0\\)$/.test(s.outlineColor)
-    ? `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor} ${s.outlineOffset}` : 'none';
+  const drawn = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 && !/rgba\\(.*, 0\\)$/.test(s.outlineColor);
+  const outline = drawn ? `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor} ${s.outlineOffset}` : 'none';
   return [outline, s.boxShadow, s.backgroundColor, s.borderColor, s.textDecorationLine].join(' | ');
 }).join(' || ')"""
 
+# After each Tab: the focused element (null for the page itself) and how it looks.
 _STEP_JS = """async () => {
-  await Promise.all(document.getAnimations().filter(a => a instanceof CSSTransition).map(a => a.finished.catch(() => null)));
+  await %s;
   const e = document.activeElement;
   if (!e || e === document.body) return null;
   const walk = window.__tabWalk = window.__tabWalk || [];
   const seen = walk.includes(e);
   if (!seen) walk.push(e);
   return {index: walk.indexOf(e), seen, look: (%s)(e)};
-}""" % _FOCUS_LOOK_JS
+}""" % (_TRANSITIONS, _FOCUS_LOOK_JS)
 
-# Every element of the walk without focus, described for a message, and what it must reach.
+# Every element of the walk as it looks without focus, described for a message.
 _UNFOCUSED_JS = """async () => {
   document.activeElement.blur();
-  await Promise.all(document.getAnimations().filter(a => a instanceof CSSTransition).map(a => a.finished.catch(() => null)));
+  await %s;
   const describe = e => `<${e.tagName.toLowerCase()} class="${e.getAttribute('class') || ''}"> `
     + JSON.stringify((e.getAttribute('aria-label') || e.textContent).trim().replace(/\\s+/g, ' ').slice(0, 50));
   return window.__tabWalk.map(e => ({look: (%s)(e), description: describe(e)}));
-}""" % _FOCUS_LOOK_JS
+}""" % (_TRANSITIONS, _FOCUS_LOOK_JS)
 
+# The controls a Tab walk must reach: all of a kind, or at least one of it (the search button is
+# in the header and the sidebar). Hidden ones (a collapsed sidebar section's links) are not counted.
 _REQUIRED_JS = """() => {
   const walk = window.__tabWalk, shown = e => e.checkVisibility();
   const missed = (selector, all) => {
     const elements = Array.from(document.querySelectorAll(selector)).filter(shown);
     const reached = elements.filter(e => walk.includes(e));
-    return {count: elements.length, missed: all ? elements.filter(e => !walk.includes(e)).map(e => e.outerHTML.slice(0, 120))
-                                            : (reached.length ? [] : [selector])};
+    const notReached = elements.filter(e => !walk.includes(e)).map(e => e.outerHTML.slice(0, 120));
+    return {count: elements.length, missed: all ? notReached : (reached.length ? [] : [selector])};
   };
   return {
     'sidebar links': missed('nav.bd-docs-nav a[href]', true),
