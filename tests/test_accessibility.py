@@ -242,6 +242,7 @@ def test_a_tab_walk_through_a_chapter_reaches_every_control_and_shows_where_focu
     assert toggle.get_attribute("aria-expanded") == "true", "Enter does not open a solution"
     folder = root / "_build" / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
+    page.evaluate(_TRANSITIONS_DONE_JS)  # the solution fades in
     page.screenshot(path=folder / "keyboard_focus_solution.png")  # the focus ring, for a maintainer to look at
     summary = page.locator(".bd-article details.hide > summary").first
     summary.focus()
