@@ -114,7 +114,8 @@ def test_the_page_has_no_script_no_mathjax_and_forbids_requests(tmp_path):
     page = small_page(tmp_path).read_text(encoding="utf-8")
     template_part = page.split('<img alt="outside"')[0]  # what the template wrote, before the student's HTML
     assert "<script" not in page.lower() and "mathjax" not in page.lower()
-    assert not re.search(r"""<link\b|@import|url\(\s*['"]?(?!data:)""", template_part), "a style sheet or font is loaded"
+    loads = re.search(r"""<link\b|@import|url\(\s*['"]?(?!data:)""", template_part)
+    assert not loads, f"the template loads a style sheet or font: {loads}"
     assert "default-src 'none'" in page  # its Content-Security-Policy: a student's output loads nothing either
     assert page.count("<math") == 4 and not [t for t in RAW_TEX if t in visible_text(page)]
 
@@ -235,8 +236,10 @@ def test_the_page_shows_no_hidden_test(graded):
     hidden = {line.strip() for cell in source.cells for line in region_lines(cell.source, HIDDEN_TESTS)}
     checks = (ROOT / "instructor_grading" / "checks" / f"{ASSIGNMENT}.py").read_text().splitlines()
     # a line the student's own notebook holds too (the release's, or their code that a check repeats) is no leak
-    own = [graded["course"] / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb" for folder in ("release", f"submitted/{STUDENT}")]
-    public = {line.strip() for path in own for cell in nbformat.read(path, 4).cells for line in cell.source.splitlines()}
+    own = [graded["course"] / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+           for folder in ("release", f"submitted/{STUDENT}")]
+    public = {line.strip() for path in own for cell in nbformat.read(path, 4).cells
+              for line in cell.source.splitlines()}
     secret = {line.strip() for line in [*hidden, *checks] if len(line.strip()) >= 15} - public
     assert len(secret) > 20
     shown = {line.strip() for line in text.splitlines()}
@@ -259,7 +262,7 @@ def test_the_page_alone_offline_typeset_readable_accessible(graded, browser, tmp
     try:
         page = context.new_page()
         errors = []
-        page.on("console", lambda message: message.type in ("error", "warning") and errors.append(message.text))
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(url)
         assert errors == [], errors
@@ -267,7 +270,8 @@ def test_the_page_alone_offline_typeset_readable_accessible(graded, browser, tmp
         context.close()
     # Then with its Content-Security-Policy switched off, so that any reference to another file or host
     # would really be requested (and recorded), and axe-core can be injected.
-    context = browser.new_context(offline=True, color_scheme=scheme, bypass_csp=True, viewport={"width": 1100, "height": 900})
+    context = browser.new_context(offline=True, color_scheme=scheme, bypass_csp=True,
+                                  viewport={"width": 1100, "height": 900})
     try:
         page = context.new_page()
         requests, failed = [], []
