@@ -24,6 +24,7 @@ if str(COURSE) not in sys.path:
     sys.path.insert(0, str(COURSE))
 
 from instructor_grading.config import autograde_preprocessors, feedback_preprocessors, sanitize_preprocessors
+from instructor_grading.feedback import FeedbackExporter
 from nbgrader.coursedir import CourseDirectory
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
@@ -60,3 +61,6 @@ c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
 
 # Feedback: nbgrader's ClearHiddenTests added, so that no route shows a hidden region.
 c.GenerateFeedback.preprocessors = feedback_preprocessors()
+# Feedback pages that stand alone (nbgrader releases only the .html): math as MathML, the course's CSS
+# inline, no script or CDN; its template instructor_grading/templates/feedback/ shadows nbgrader's.
+c.GenerateFeedback.exporter_class = FeedbackExporter
