@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from browser import browser  # noqa: F401 (the one headless chromium of the session, for every browser test)
+from browser import serve_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -41,6 +42,14 @@ def built_book() -> Path:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
         pytest.fail(f"jupyter-book build failed (exit {result.returncode}):\n{tail}", pytrace=False)
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def site(built_book):
+    """``(base_url, html_dir, project_root)`` of the built site, served on 127.0.0.1 for the whole session."""
+    html_dir = built_book / "_build" / "html"
+    with serve_directory(html_dir) as base_url:
+        yield base_url, html_dir, built_book
 
 
 # The course hub's state for the tests: a fixed folder (the hub's venv is kept between runs; everything

@@ -48,6 +48,13 @@ class Page:
         assert match, f"{self.name}: the page no longer states {sentence!r}"
         return [float(group) for group in match.groups()]
 
+    def equation(self, label: str) -> str:
+        """The LaTeX of a numbered equation (inside its \\[ \\]), with all whitespace removed."""
+        match = re.search(r'id="equation-' + re.escape(label.replace(":", "-")) + r'">.*?\\\[(.*?)\\\]', self.html,
+                          flags=re.S)
+        assert match, f"{self.name}: no equation {label}"
+        return re.sub(r"\s+", "", html.unescape(re.sub(r"<[^>]+>", "", match.group(1))))
+
     def numbers_after(self, label: str) -> list[float]:
         """The numbers on the printed line that starts with ``label``."""
         line = next((line.strip() for line in self.printed.splitlines() if line.strip().startswith(label)), None)

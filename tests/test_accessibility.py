@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 
 from axe import audit, describe, serious
-from browser import serve_directory
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -47,14 +46,6 @@ def audited_pages(html_dir: Path) -> list[str]:
     pages = sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
                    if not skip & set(p.relative_to(html_dir).parts))
     return [p for p in pages if p != "index.html"]
-
-
-@pytest.fixture(scope="module")
-def site(built_book):
-    """``(base_url, html_dir, project_root)`` of the built site, served on 127.0.0.1."""
-    html_dir = built_book / "_build" / "html"
-    with serve_directory(html_dir) as base_url:
-        yield base_url, html_dir, built_book
 
 
 @pytest.fixture()

@@ -8,7 +8,6 @@ or sympy.
 """
 from __future__ import annotations
 
-import html
 import math
 import re
 
@@ -18,6 +17,7 @@ import sympy as sp
 from scipy import integrate, optimize, stats
 
 import mle_helpers as mh
+from numeric import hessian_fd
 from pages import NUMBER, Page
 
 pytestmark = pytest.mark.slow
@@ -31,12 +31,6 @@ def uncertainty(built_book):
     return Page(built_book, "uncertainty")
 
 
-def equation(page: Page, label: str) -> str:
-    """The LaTeX of a numbered equation of the page (inside its \\[ \\]), with all whitespace removed."""
-    match = re.search(r'id="equation-' + re.escape(label.replace(":", "-")) + r'">.*?\\\[(.*?)\\\]', page.html, flags=re.S)
-    assert match, f"{page.name}: no equation {label}"
-    return re.sub(r"\s+", "", html.unescape(re.sub(r"<[^>]+>", "", match.group(1))))
-
 
 def sample() -> np.ndarray:
     return mh.data.sample_gaussian(N, MU_0, SIGMA2_0, seed=20).numpy()
@@ -47,16 +41,6 @@ def nll(x: np.ndarray, mu: float, v: float) -> float:
     return -stats.norm.logpdf(x, loc=mu, scale=math.sqrt(v)).sum()
 
 
-def hessian_fd(f, point, h):
-    """The Hessian of f at point by central finite differences with steps h (one per coordinate)."""
-    point, d = np.asarray(point, dtype=float), len(point)
-    H = np.empty((d, d))
-    for i in range(d):
-        for j in range(d):
-            ei, ej = np.eye(d)[i] * h[i], np.eye(d)[j] * h[j]
-            H[i, j] = (f(point + ei + ej) - f(point + ei - ej) - f(point - ei + ej) + f(point - ei - ej)) / (4 * h[i] * h[j])
-    return H
-
 
 # ---------------------------------------------------------------- score and Fisher information
 
@@ -64,10 +48,10 @@ def hessian_fd(f, point, h):
 @pytest.mark.parametrize("mu, v", [(1.0, 4.0), (-2.0, 0.5)])
 def test_score_has_mean_zero_and_variance_the_fisher_information(uncertainty, mu, v):
     """E[s] = 0 and Var(s) = -E[second derivative] = I, by numerical integration for one Gaussian."""
-    assert equation(uncertainty, "eq:unc-score-mean").endswith(r"=\int\partial_\thetap(x\mid\theta)\,dx=\ints\,p(x\mid\theta)\,dx=\mathbb{E}_\theta[s].")
+    assert uncertainty.equation("eq:unc-score-mean").endswith(r"=\int\partial_\thetap(x\mid\theta)\,dx=\ints\,p(x\mid\theta)\,dx=\mathbb{E}_\theta[s].")
     assert r"\operatorname{Var}_\theta(s)=\mathbb{E}_\theta[s^2]=-\mathbb{E}_\theta\big[\partial^2_\theta\logp(x\mid\theta)\big]=I(\theta)" \
-        in equation(uncertainty, "eq:unc-score-variance")
-    fisher = equation(uncertainty, "eq:unc-fisher")
+        in uncertainty.equation("eq:unc-score-variance")
+    fisher = uncertainty.equation("eq:unc-fisher")
     assert r"\dfrac{1}{\sigma^2}&0\\[1ex]0&\dfrac{1}{2\sigma^4}" in fisher
 
     def logp(x, theta):
@@ -111,11 +95,11 @@ def test_the_theorem_lists_its_conditions_and_the_proof_its_steps(uncertainty):
     for condition in ("i.i.d.", "identifiability", "interior point", "support", "three times continuously differentiable",
                       "dominated", "finite and positive", "nonsingular", "consistent"):
         assert condition in text, condition
-    assert equation(uncertainty, "eq:unc-mean-value") == \
+    assert uncertainty.equation("eq:unc-mean-value") == \
         r"0=\ell'(\hat\theta)=\ell'(\theta_0)+\ell''(\tilde\theta)\,(\hat\theta-\theta_0),"
     for step in ("central limit theorem", "law of large numbers", "Slutsky"):
         assert step in text, step
-    assert r"\mathcal{N}\big(0,\;I(\theta_0)^{-1}\big)" in equation(uncertainty, "eq:unc-asymptotic")
+    assert r"\mathcal{N}\big(0,\;I(\theta_0)^{-1}\big)" in uncertainty.equation("eq:unc-asymptotic")
 
 
 def test_the_mle_has_the_asymptotic_covariance_of_the_theorem():

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from instructor_grading.regions import HIDDEN_TESTS, MARK_SCHEME, SOLUTION, region_lines, solution_answers
 
-from browser import PageWatch, copy_tree, jupyterlab_server, serve_directory
+from browser import PageWatch, copy_tree, jupyterlab_server
 
 pytestmark = pytest.mark.slow
 
@@ -50,14 +50,6 @@ def screenshot_path(root: Path, name: str) -> Path:
     folder = root / "_build" / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
-
-
-@pytest.fixture(scope="module")
-def site(built_book):
-    """``(base_url, html_dir, project_root)`` of the built site, served on 127.0.0.1."""
-    html_dir = built_book / "_build" / "html"
-    with serve_directory(html_dir) as base_url:
-        yield base_url, html_dir, built_book
 
 
 @pytest.fixture()

@@ -18,6 +18,7 @@ import sympy as sp
 from scipy import integrate, optimize, special, stats
 
 import mle_helpers as mh
+from numeric import hessian_fd
 from pages import NUMBER, Page
 
 pytestmark = pytest.mark.slow
@@ -55,16 +56,6 @@ def _gauss_loglik(data: np.ndarray, mu: np.ndarray, sigma2: np.ndarray) -> np.nd
     """sum_i log N(x_i; mu, sigma^2) from scipy, broadcast over mu (rows) and sigma^2 (columns)."""
     return stats.norm.logpdf(data[None, None, :], loc=mu[:, None, None], scale=np.sqrt(sigma2)[None, :, None]).sum(-1)
 
-
-def _hessian_fd(f, point, h=1e-4):
-    """The Hessian of f at point by central finite differences."""
-    point, d = np.asarray(point, dtype=float), len(point)
-    H = np.empty((d, d))
-    for i in range(d):
-        for j in range(d):
-            ei, ej = np.eye(d)[i] * h, np.eye(d)[j] * h
-            H[i, j] = (f(point + ei + ej) - f(point + ei - ej) - f(point - ei + ej) + f(point - ei - ej)) / (4 * h * h)
-    return H
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -153,7 +144,7 @@ def test_likelihood_offset_model_hessian_is_singular(likelihood):
     ell = sum(-(sp.Float(xi) - a - b) ** 2 / 2 for xi in x)  # up to the constant -n/2 log(2 pi)
     exact = np.array(sp.hessian(ell, (a, b)), dtype=float)
     assert exact == pytest.approx(-n * np.ones((2, 2)))
-    numeric = _hessian_fd(lambda p: stats.norm.logpdf(x, loc=p[0] + p[1]).sum(), [1.0, 2.0])
+    numeric = hessian_fd(lambda p: stats.norm.logpdf(x, loc=p[0] + p[1]).sum(), [1.0, 2.0])
     assert numeric == pytest.approx(exact, abs=1e-3)
     printed = [float(v) for v in re.findall(NUMBER, likelihood.printed.split("Hessian at (1, 2):")[1].splitlines()[0])]
     assert printed == pytest.approx(exact.ravel().tolist(), abs=1e-9)
@@ -178,7 +169,7 @@ def test_likelihood_product_exercise(likelihood):
     a, b = sp.symbols("a b")
     exact = sp.hessian(sum((xi - a * b) ** 2 / 2 for xi in (1, 2, 6)), (a, b)).subs({a: 1, b: 3})
     assert exact == sp.Matrix([[27, 9], [9, 3]]) and exact.det() == 0
-    assert _hessian_fd(nll, [1.0, 3.0]) == pytest.approx(np.array(exact, dtype=float), abs=1e-3)
+    assert hessian_fd(nll, [1.0, 3.0]) == pytest.approx(np.array(exact, dtype=float), abs=1e-3)
     assert exact * sp.Matrix([1, -3]) == sp.zeros(2, 1)
     text = likelihood.text
     assert "\\begin{pmatrix} 27 & 9 \\\\ 9 & 3 \\end{pmatrix}" in text

@@ -9,7 +9,6 @@ differentiated by finite differences) or numpy simulations of its own.
 """
 from __future__ import annotations
 
-import html
 import math
 import re
 
@@ -18,12 +17,13 @@ import pytest
 from scipy import optimize, special, stats
 
 import mle_helpers as mh
-from pages import NUMBER, Page
+from numeric import hessian_fd
+from pages import Page
+from test_chapters_uncertainty import MU_0, N, SIGMA2_0, sample
 
 pytestmark = pytest.mark.slow
 
-# The chapter's one-dimensional example: n = 200 draws from N(1, 4), seed 20; its simulation: R = 4000 per n.
-MU_0, SIGMA2_0, N = 1.0, 4.0, 200
+# The chapter's simulation: R = 4000 samples per n (its example, MU_0, SIGMA2_0, N, from the chapter's tests).
 R, SAMPLE_SIZES = 4000, [10, 20, 50, 100, 200]
 Z = stats.norm.ppf(0.975)
 CHI2_95 = stats.chi2.ppf(0.95, df=1)
@@ -36,15 +36,6 @@ def uncertainty(built_book):
     return Page(built_book, "uncertainty")
 
 
-def equation(page: Page, label: str) -> str:
-    """The LaTeX of a numbered equation of the page (inside its \\[ \\]), with all whitespace removed."""
-    match = re.search(r'id="equation-' + re.escape(label.replace(":", "-")) + r'">.*?\\\[(.*?)\\\]', page.html, flags=re.S)
-    assert match, f"{page.name}: no equation {label}"
-    return re.sub(r"\s+", "", html.unescape(re.sub(r"<[^>]+>", "", match.group(1))))
-
-
-def sample() -> np.ndarray:
-    return mh.data.sample_gaussian(N, MU_0, SIGMA2_0, seed=20).numpy()
 
 
 def printed_interval(page: Page, label: str) -> tuple[float, float]:
@@ -87,9 +78,9 @@ def test_the_quantile_is_z_squared(uncertainty):
 
 
 def test_the_three_intervals_are_defined_as_the_page_says(uncertainty):
-    assert r"2\big(\ell(\hat\theta)-\ell(\theta)\big)\le\chi^2_1(0.95)" in equation(uncertainty, "eq:unc-lr-interval")
-    assert r"\frac{\ell'(\theta)^2}{nI(\theta)}\le\chi^2_1(0.95)" in equation(uncertainty, "eq:unc-score-interval")
-    assert r"(\hat\theta-\theta)^2\,J(\hat\theta)\le\chi^2_1(0.95)" in equation(uncertainty, "eq:unc-wald-interval")
+    assert r"2\big(\ell(\hat\theta)-\ell(\theta)\big)\le\chi^2_1(0.95)" in uncertainty.equation("eq:unc-lr-interval")
+    assert r"\frac{\ell'(\theta)^2}{nI(\theta)}\le\chi^2_1(0.95)" in uncertainty.equation("eq:unc-score-interval")
+    assert r"(\hat\theta-\theta)^2\,J(\hat\theta)\le\chi^2_1(0.95)" in uncertainty.equation("eq:unc-wald-interval")
     assert "Wilks' theorem" in uncertainty.text.replace("\u2019", "'")
 
 
@@ -164,7 +155,7 @@ def gaussian_loglik(x: np.ndarray, mu: float, v: float) -> float:
 
 def test_the_profile_maximises_out_mu_at_x_bar(uncertainty):
     """ell_p(v) = max_mu ell(mu, v) = ell(x_bar, v), eq:unc-profile and eq:unc-profile-ratio, with scipy."""
-    assert equation(uncertainty, "eq:unc-profile-ratio").endswith(r"=n\,(r-1-\logr),")
+    assert uncertainty.equation("eq:unc-profile-ratio").endswith(r"=n\,(r-1-\logr),")
     x = sample()
     v_hat = x.var()
     for v in (2.5, 4.0, 6.0):
@@ -212,20 +203,11 @@ def test_profile_and_wald_intervals_for_sigma2(uncertainty):
 # ---------------------------------------------------------------- the delta method
 
 
-def hessian_fd(f, point, h):
-    point, d = np.asarray(point, dtype=float), len(point)
-    H = np.empty((d, d))
-    for i in range(d):
-        for j in range(d):
-            ei, ej = np.eye(d)[i] * h, np.eye(d)[j] * h
-            H[i, j] = (f(point + ei + ej) - f(point + ei - ej) - f(point - ei + ej) + f(point - ei - ej)) / (4 * h * h)
-    return H
-
 
 def test_delta_method_standard_errors_match_the_observed_information(uncertainty):
     """se of sigma_hat and of log sigma2_hat: the inverse Hessian of scipy's NLL in (mu, sigma) and (mu, log v)."""
-    assert r"\frac{\hat\sigma}{\sqrt{2n}}" in equation(uncertainty, "eq:unc-delta-scales")
-    assert equation(uncertainty, "eq:unc-delta-scales").endswith(r"=\sqrt{\frac2n}.")
+    assert r"\frac{\hat\sigma}{\sqrt{2n}}" in uncertainty.equation("eq:unc-delta-scales")
+    assert uncertainty.equation("eq:unc-delta-scales").endswith(r"=\sqrt{\frac2n}.")
     x = sample()
     mu_hat, v_hat = x.mean(), x.var()
     in_sd = hessian_fd(lambda p: -stats.norm.logpdf(x, p[0], p[1]).sum(), [mu_hat, math.sqrt(v_hat)], 1e-4)
@@ -312,7 +294,7 @@ def test_coverage_of_three_sigma2_intervals_matches_the_exact_coverage(uncertain
 
 def test_sandwich_standard_error_of_the_unit_variance_model(uncertainty):
     """J and K by finite differences of scipy's N(mu, 1) log-density; the sandwich is sigma_hat / sqrt(n)."""
-    assert equation(uncertainty, "eq:unc-sandwich") == \
+    assert uncertainty.equation("eq:unc-sandwich") == \
         r"\widehat{\operatorname{Var}}(\hat\theta)=J(\hat\theta)^{-1}\,K(\hat\theta)\,J(\hat\theta)^{-1}."
     x = sample()
     mu_hat = optimize.minimize_scalar(lambda mu: -stats.norm.logpdf(x, mu, 1.0).sum()).x
@@ -439,7 +421,6 @@ def test_poisson_sandwich_exercise(uncertainty):
     match = re.search(r"fitted to the counts \(([\d, ]+)\)", uncertainty.text)
     assert match, "the exercise no longer lists its counts"
     counts = np.array([int(c) for c in match.group(1).split(",")])
-    n = len(counts)
     lam = optimize.minimize_scalar(lambda t: -stats.poisson.logpmf(counts, t).sum(), bounds=(0.1, 20), method="bounded",
                                    options={"xatol": 1e-10}).x
     assert lam == pytest.approx(counts.mean(), abs=1e-6) and counts.sum() == 28 and (counts**2).sum() == 170
