@@ -15,10 +15,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # One thread: the tensors here are small, and parallel grading workers must not oversubscribe the cores.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install axe book test test-fast assignments autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
+.PHONY: help install axe book pdf poppler test test-fast assignments autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
 
 help:
-	@echo "make book | test | assignments | autograde [JOBS=n] [SHARD=i/N] | feedback | grades | lab | bench | clean"
+	@echo "make book | pdf | test | assignments | autograde [JOBS=n] [SHARD=i/N] | feedback | grades | lab | bench | clean"
 	@echo "make hub | hub-stop | gradebook-backup   (the course on JupyterHub on this machine; needs root)"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
@@ -31,6 +31,10 @@ install: $(STAMP)
 # Debian's chromium for the browser tests (a fresh machine has none).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# poppler-utils: pdfinfo numbers the PDF's contents (make pdf); its test reads the PDF with pdftotext and pdfimages.
+poppler:
+	@command -v pdfinfo >/dev/null && command -v pdftotext >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; }
 
 # bubblewrap and prlimit: autograding runs every student's kernel in a sandbox (instructor_grading/sandbox.py).
 sandbox:
@@ -54,7 +58,12 @@ axe: $(AXE)
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: $(STAMP) chromium sandbox hub-deps $(AXE)
+# The whole book as one PDF, _build/html/mle-pytorch.pdf (linked from the introduction): book_pdf/ prints
+# the single-page build with Debian's chromium, reusing what `make book` executed.
+pdf: book chromium poppler
+	$(BIN)/python -m book_pdf
+
+test: $(STAMP) chromium sandbox hub-deps poppler $(AXE)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) sandbox
