@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import threading
 import pytest
 import torch
 
@@ -165,7 +166,10 @@ def test_the_sandbox_can_reach_a_python_environment_wherever_it_lives(tmp_path, 
     try:
         command = manager.sandbox_command(["python"])
     finally:
-        asyncio.run(manager.cleanup_resources())
+        # In a thread of its own: the session's browser (sync Playwright) keeps an event loop running in this one.
+        cleanup = threading.Thread(target=lambda: asyncio.run(manager.cleanup_resources()))
+        cleanup.start()
+        cleanup.join()
     made = {command[i + 1] for i, arg in enumerate(command) if arg == "--dir"}
     bound = {command[i + 1] for i, arg in enumerate(command) if arg in ("--ro-bind", "--bind")}
     for root in roots:
