@@ -9,11 +9,11 @@ import asyncio
 import base64
 import importlib
 import json
+import threading
 from pathlib import Path
 
 import nbformat
 import numpy as np
-import threading
 import pytest
 import torch
 
