@@ -12,8 +12,6 @@ Used by ``test_site.py``. It gives
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import secrets
@@ -21,7 +19,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from book_pdf import serve as serve_directory  # noqa: F401 (one 127.0.0.1 file server for the PDF and the tests)
 
 CHROMIUM = Path("/usr/bin/chromium")
 BIN = Path(sys.executable).parent
@@ -59,25 +58,6 @@ def browser():
             yield chromium
         finally:
             chromium.close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
-        pass  # keep pytest's output to the test results
-
-
-@contextmanager
-def serve_directory(directory: Path):
-    """Serve ``directory`` on 127.0.0.1 at a free port; yields the base URL (no trailing slash)."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class PageWatch:
