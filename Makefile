@@ -15,10 +15,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # One thread: the tensors here are small, and parallel grading workers must not oversubscribe the cores.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install axe book pdf poppler test test-fast assignments autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
+.PHONY: help install axe book pdf poppler test test-fast assignments autograde feedback grades report lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
 
 help:
-	@echo "make book | pdf | test | assignments | autograde [JOBS=n] [SHARD=i/N] | feedback | grades | lab | bench | clean"
+	@echo "make book | pdf | test | assignments | autograde [JOBS=n] [SHARD=i/N] | feedback | grades | report | lab | bench | clean"
 	@echo "make hub | hub-stop | gradebook-backup   (the course on JupyterHub on this machine; needs root)"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
@@ -86,6 +86,10 @@ feedback: $(STAMP)
 grades: $(STAMP)
 	$(BIN)/nbgrader export --to grades.csv --log-level=WARN
 	@echo "wrote grades.csv"
+
+# reports/index.html and reports/<assignment>.html: where the class struggled (scores, cells, failed checks, problems)
+report: $(STAMP)
+	$(BIN)/python -m instructor_grading report
 
 lab: $(STAMP)
 	cd exercises && ../$(BIN)/jupyter lab

@@ -16,5 +16,6 @@ One module per job:
 - :mod:`.regions`: solution and hidden-test regions, the perfect submission;
 - :mod:`.sources`: the assignment sources (MyST Markdown) to nbgrader's source notebooks;
 - :mod:`.scratch`: a throwaway course with a demo assignment to rehearse grading;
+- :mod:`.report`: ``make report``, where the class struggled, one page per assignment;
 - ``python -m instructor_grading``: the command line.
 """

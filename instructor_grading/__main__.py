@@ -2,6 +2,7 @@
 
     python -m instructor_grading autograde [--jobs N] [--shard i/N] [--course DIR]
     python -m instructor_grading feedback [--course DIR]
+    python -m instructor_grading report [--course DIR]
 
 Exit status: 0 when everything was graded, 2 when some submission has a
 named problem (listed under the table), 1 on a usage error.
@@ -12,6 +13,7 @@ import argparse
 import sys
 
 from .feedback import generate_feedback
+from .report import report_command
 from .scores import format_table
 from .workers import autograde
 
@@ -25,6 +27,7 @@ def main(argv=None) -> int:
     grade.add_argument("--shard", metavar="i/N", help="grade every N-th student only, starting at the i-th "
                        "(N machines, one PostgreSQL gradebook); the table then shows these students only")
     sub.add_parser("feedback", help="feedback/ HTML without hidden tests")
+    sub.add_parser("report", help="reports/: where the class struggled, one page per assignment")
     for command in sub.choices.values():
         command.add_argument("--course", default=".", help="course root (default: the current folder)")
     args = parser.parse_args(argv)
@@ -34,6 +37,8 @@ def main(argv=None) -> int:
             print()
             print(format_table(table, problems))
             return 2 if problems else 0
+        if args.command == "report":
+            return report_command(args.course)
         return 2 if generate_feedback(args.course) else 0
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
