@@ -1,0 +1,259 @@
+"""`make report`: the statistics the instructor reads, checked by hand, and the pages in a real browser.
+
+A small course is made by hand with nbgrader's Gradebook API (five graded
+students, one cell every student got right, one cell waiting for a grader)
+and grading records written as the grader writes them; its numbers are
+computed here independently (numpy.corrcoef for discrimination).
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import warnings
+from html import unescape
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from instructor_grading.record import Record
+from instructor_grading.report import build_report
+from instructor_grading.report.data import (FORBIDDEN, KERNEL_DIED, NOT_GRADED, PREFLIGHT, SANDBOX, TIMEOUT,
+                                            class_report, discrimination, message_pattern)
+
+ASSIGNMENT = "hw"
+MALLORY = "<em>mallory"  # an id that is HTML: it must reach the page as text
+# (cell, max_score, cell_type): three autograded cells and a written answer graded by hand
+CELLS = [("test_a", 2, "code"), ("test_b", 1, "code"), ("test_c", 3, "code"), ("essay", 2, "markdown")]
+# student -> scores in the order of CELLS; None: the essay waits for a grader
+SCORES = {"s1": [2, 1, 3, 2], "s2": [2, 0, 3, None], "s3": [1, 1, 3, 1], "s4": [0, 0, 3, None],
+          MALLORY: [2, 1, 3, 0]}
+SCRIPT = "<script>alert('x')</script>"
+# student -> (failed checks {grade_id: message}, other parts of the record)
+RECORDS = {
+    "s1": ({}, {"sandbox_refusals": [{"cell": 3, "error": "PermissionError: [Errno 13] Permission denied: '/root'"}]}),
+    "s2": ({"test_b": "not checked: the kernel died or was stopped in an earlier cell"}, {"kernel": "died"}),
+    "s3": ({"test_a": "sample_mean of 137 points is 4.1; expected 3.2"}, {}),
+    "s4": ({"test_a": "sample_mean of 12 points is -1.5; expected 0.25", "test_b": f"{SCRIPT} is not a number"},
+           {"timeouts": [{"cell": 4, "grade_id": "answer_b"}]}),
+    MALLORY: ({}, {"forbidden": [{"task": "mean", "cell": 2, "grade_id": "answer_a", "name": "mh.estimators",
+                                  "reason": "uses mh.estimators, which this task does not allow"}]}),
+}
+SECONDS = {"s1": 3.0, "s2": 41.5, "s3": 2.0, "s4": 30.25, MALLORY: 4.0}
+# Beyond the graded: a valid submission nbgrader never graded, a corrupt one, a notebook outside any folder.
+EXPECTED_PROBLEMS = {("s1", SANDBOX), ("s2", KERNEL_DIED), ("s4", TIMEOUT), (MALLORY, FORBIDDEN),
+                     ("s6", NOT_GRADED), ("s7", PREFLIGHT)}
+
+
+def make_course(root: Path) -> Path:
+    from nbgrader.api import Gradebook
+
+    from sqlalchemy import exc as sa_exc
+
+    root.mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    source = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(metadata={"nbgrader": {"grade_id": name}})
+                                             for name, _, _ in CELLS])  # the order the page shows the cells in
+    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(source, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        warnings.simplefilter("ignore", sa_exc.SAWarning)  # nbgrader's add_submission trips autoflush warnings
+        gb.add_assignment(ASSIGNMENT)
+        gb.add_notebook(ASSIGNMENT, ASSIGNMENT)
+        for name, points, cell_type in CELLS:
+            gb.add_grade_cell(name, ASSIGNMENT, ASSIGNMENT, max_score=points, cell_type=cell_type)
+        for student, scores in SCORES.items():
+            gb.add_student(student)
+            gb.add_submission(ASSIGNMENT, student)
+            for (name, _, cell_type), score in zip(CELLS, scores):
+                grade = gb.find_grade(name, ASSIGNMENT, ASSIGNMENT, student)
+                if cell_type == "markdown":
+                    grade.manual_score = score
+                else:
+                    grade.auto_score = score
+        gb.db.commit()
+    notebook = nbformat.writes(nbformat.v4.new_notebook())
+    for student in list(SCORES) + ["s6", "s7"]:
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / f"{ASSIGNMENT}.ipynb").write_text(notebook[:20] if student == "s7" else notebook)
+    (root / "submitted" / "s8").mkdir()
+    (root / "submitted" / "s8" / f"{ASSIGNMENT}.ipynb").write_text(notebook)
+    for student, (failed, extra) in RECORDS.items():
+        checks = {name: {"task": "mean", "passed": name not in failed, "message": failed.get(name, ""), "seconds": 0.1}
+                  for name, _, cell_type in CELLS if cell_type == "code"}
+        folder = root / "autograded" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        Record(student, ASSIGNMENT, ASSIGNMENT, seconds=SECONDS[student], checks=checks, **extra).write(folder)
+    (root / "roster.csv").write_text("id,first_name,last_name,email\n" + "".join(
+        f"{s},A,B,{i}@example.org\n" for i, s in enumerate(["s1", "s2", "s3", "s4", "s6", "s7", "s8", "nat"])))
+    return root
+
+
+@pytest.fixture(scope="module")
+def hand_course(tmp_path_factory) -> Path:
+    return make_course(tmp_path_factory.mktemp("report") / "course")
+
+
+@pytest.fixture(scope="module")
+def hand_report(hand_course):
+    (report,) = class_report(hand_course).assignments
+    return report
+
+
+def column(name: str, students=SCORES) -> list:
+    index = [c[0] for c in CELLS].index(name)
+    return [SCORES[s][index] for s in students]
+
+
+def totals() -> dict:
+    return {s: sum(x or 0 for x in scores) for s, scores in SCORES.items()}
+
+
+def test_discrimination_is_the_correlation_with_the_rest_of_the_assignment(hand_report):
+    cells = {c.grade_id: c for c in hand_report.cells}
+    a = column("test_a")
+    rest = [totals()[s] - x for s, x in zip(SCORES, a)]
+    assert cells["test_a"].discrimination == pytest.approx(np.corrcoef(a, rest)[0, 1])
+    graded = [s for s in SCORES if SCORES[s][3] is not None]  # the essay: only the graded ones
+    essay = column("essay", graded)
+    rest = [totals()[s] - x for s, x in zip(graded, essay)]
+    assert cells["essay"].discrimination == pytest.approx(np.corrcoef(essay, rest)[0, 1])
+
+
+def test_discrimination_is_undefined_for_a_constant_column_and_says_why(hand_report):
+    test_c = next(c for c in hand_report.cells if c.grade_id == "test_c")
+    assert test_c.discrimination is None
+    assert "same score on this cell (3)" in test_c.undefined_because
+    assert discrimination([1, 0, 1], [4, 4, 4]) == (None, "every student has the same score on the rest of "
+                                                           "the assignment (4)")
+    assert discrimination([1, 0], [2, 3])[0] is None  # two students: no correlation to speak of
+    with pytest.raises(ValueError, match=r"\(3,\) and \(2,\)"):
+        discrimination([1, 0, 1], [2, 3])
+
+
+def test_means_and_shares_of_full_partial_and_no_points(hand_report):
+    cells = {c.grade_id: c for c in hand_report.cells}
+    assert [c.grade_id for c in hand_report.cells] == [c[0] for c in CELLS]
+    a = cells["test_a"]  # 2, 2, 1, 0, 2 out of 2
+    assert (a.graded, a.waiting, a.mean) == (5, 0, pytest.approx(7 / 5))
+    assert (a.full, a.partial, a.none) == (pytest.approx(3 / 5), pytest.approx(1 / 5), pytest.approx(1 / 5))
+    essay = cells["essay"]  # 2, 1, 0 out of 2; two wait for a grader
+    assert (essay.graded, essay.waiting, essay.mean) == (3, 2, pytest.approx(1.0))
+    assert (essay.full, essay.partial, essay.none) == (pytest.approx(1 / 3),) * 3
+    assert hand_report.totals == totals()
+    assert hand_report.max_score == 8 and hand_report.roster == 9  # roster.csv and the gradebook's students
+
+
+def test_failure_messages_are_counted_per_check_with_the_numbers_masked(hand_report):
+    failures = {f.grade_id: f for f in hand_report.failures}
+    (mean_message,) = failures["test_a"].messages  # the same mistake on two students' own data
+    assert mean_message.message == "sample_mean of … points is …; expected …"
+    assert mean_message.students == ["s3", "s4"]
+    assert failures["test_a"].failed == 2 and failures["test_a"].checked == 5
+    assert sorted(len(m.students) for m in failures["test_b"].messages) == [1, 1]
+    assert failures["test_c"].messages == []
+    assert message_pattern("cell 2 of ps6_poisson: x2 is 1e-06, not -3.5") == "cell … of ps6_poisson: x2 is …, not …"
+
+
+def test_every_student_with_a_problem_is_listed_with_the_reason(hand_course, hand_report):
+    assert {(p.student, p.reason) for p in hand_report.problems} == EXPECTED_PROBLEMS
+    timeout = next(p for p in hand_report.problems if p.reason == TIMEOUT)
+    assert "answer_b" in timeout.detail
+    corrupt = next(p for p in hand_report.problems if p.reason == PREFLIGHT)
+    assert corrupt.file == f"{ASSIGNMENT}.ipynb" and "not valid JSON" in corrupt.detail
+    (stray,) = class_report(hand_course).stray
+    assert stray.student == "s8" and "not inside an assignment folder" in stray.detail
+    assert [(t.student, t.seconds) for t in hand_report.timings[:2]] == [("s2", 41.5), ("s4", 30.25)]
+
+
+def page_text(path: Path) -> str:
+    return unescape(re.sub(r"<[^>]+>", " ", path.read_text()))
+
+
+def test_the_command_writes_the_pages_and_says_where_and_how_long(hand_course):
+    run = subprocess.run([sys.executable, "-m", "instructor_grading", "report", "--course", str(hand_course)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    reports = hand_course / "reports"
+    assert re.search(rf"wrote the report to {re.escape(str(reports))}/ .* in \d+\.\d s", run.stdout), run.stdout
+    index, page = reports / "index.html", reports / f"{ASSIGNMENT}.html"
+    assert f'href="{ASSIGNMENT}.html"' in index.read_text()
+    text = " ".join(page_text(index).split())
+    assert "hw 5 9 5.6 6 8 6" in text  # submitted, in the roster, mean, median, out of, students with problems
+    html = page.read_text()
+    assert SCRIPT not in html and "&lt;script&gt;" in html  # a check's message is text, not markup
+    assert "<em>" not in html and "&lt;em&gt;mallory" in html
+    text = page_text(page)
+    for student, reason in EXPECTED_PROBLEMS:
+        assert re.search(rf"{re.escape(student)}\s+\S+\s+{reason}", text), (student, reason)
+    assert "n/a: every student has the same score on this cell (3)" in text
+
+
+def test_a_course_without_gradebook_is_named(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    run = subprocess.run([sys.executable, "-m", "instructor_grading", "report", "--course", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "gradebook.db" in run.stderr and str(tmp_path) in run.stderr
+    assert not (tmp_path / "gradebook.db").exists() and not (tmp_path / "reports").exists()
+
+
+# --------------------------------------------------------------------------- the pages in a browser
+
+FIGURES_JS = """async () => Promise.all(Array.from(document.images).map(async img => {
+  await img.decode().catch(() => null);
+  return {src: img.currentSrc, alt: img.getAttribute('alt') || '', width: img.naturalWidth};
+}))"""
+
+
+def looks_like_a_file_name(alt: str) -> bool:
+    return bool(re.fullmatch(r"\S+\.(svg|png|jpe?g)", alt.strip(), re.IGNORECASE))
+
+
+def check_pages(browser, folder: Path, assignments: list[str]) -> None:
+    """Open the index and every assignment page, served on 127.0.0.1, in light and dark: every figure is
+    decoded with alt text that states numbers, no request fails or leaves the server, no serious axe violation."""
+    from axe import audit, describe, serious
+    from browser import PageWatch, serve_directory
+
+    with serve_directory(folder) as base_url:
+        for scheme in ("light", "dark"):
+            # First under the pages' own Content-Security-Policy (it must let their figures in) ...
+            context = browser.new_context(color_scheme=scheme, viewport={"width": 1100, "height": 900})
+            try:
+                page = context.new_page()
+                watch = PageWatch(page, base_url)
+                page.goto(f"{base_url}/index.html")
+                links = page.eval_on_selector_all("table a", "links => links.map(a => a.getAttribute('href'))")
+                assert links == [f"{name}.html" for name in assignments]
+                for name in assignments:
+                    page.goto(f"{base_url}/{name}.html")
+                    images = page.evaluate(FIGURES_JS)
+                    assert len(images) == 3, (name, images)
+                    for image in images:
+                        assert image["src"].endswith(f"-{scheme}.svg") and image["width"] > 0, (name, image)
+                        alt = image["alt"]
+                        assert alt.strip() and not looks_like_a_file_name(alt) and re.search(r"\d", alt), image
+                    assert watch.take() == [], (name, scheme)
+            finally:
+                context.close()
+            # ... then with it off, so that axe-core can be injected.
+            context = browser.new_context(color_scheme=scheme, bypass_csp=True, viewport={"width": 1100, "height": 900})
+            try:
+                page = context.new_page()
+                for name in ["index"] + assignments:
+                    page.goto(f"{base_url}/{name}.html")
+                    violations = serious(audit(page))
+                    assert not violations, f"{name}.html ({scheme}):\n{describe(violations)}"
+            finally:
+                context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_pages_in_a_browser_figures_alt_text_accessibility(browser, hand_course, tmp_path):
+    folder = tmp_path / "reports"
+    build_report(hand_course, folder)
+    check_pages(browser, folder, [ASSIGNMENT])
