@@ -35,11 +35,14 @@ SCRIPT = "<script>alert('x')</script>"
 RECORDS = {
     "s1": ({}, {"sandbox_refusals": [{"cell": 3, "error": "PermissionError: [Errno 13] Permission denied: '/root'"}]}),
     "s2": ({"test_b": "not checked: the kernel died or was stopped in an earlier cell"}, {"kernel": "died"}),
-    "s3": ({"test_a": "sample_mean of 137 points is 4.1; expected 3.2"}, {}),
     "s4": ({"test_a": "sample_mean of 12 points is -1.5; expected 0.25", "test_b": f"{SCRIPT} is not a number"},
            {"timeouts": [{"cell": 4, "grade_id": "answer_b"}]}),
     MALLORY: ({}, {"forbidden": [{"task": "mean", "cell": 2, "grade_id": "answer_a", "name": "mh.estimators",
                                   "reason": "uses mh.estimators, which this task does not allow"}]}),
+    # a method the task requires, never used (cell -1): its message is a failed check, not a forbidden reference
+    "s3": ({"test_a": "sample_mean of 137 points is 4.1; expected 3.2"},
+           {"forbidden": [{"task": "mean", "cell": -1, "grade_id": None, "name": "backward",
+                           "reason": "the task asks you to use backward; the answers never do"}]}),
 }
 SECONDS = {"s1": 3.0, "s2": 41.5, "s3": 2.0, "s4": 30.25, MALLORY: 4.0}
 # Beyond the graded: a valid submission nbgrader never graded, a corrupt one, a notebook outside any folder.
@@ -194,10 +197,9 @@ def test_the_command_writes_the_pages_and_says_where_and_how_long(hand_course):
 
 def test_a_course_without_gradebook_is_named(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
-    run = subprocess.run([sys.executable, "-m", "instructor_grading", "report", "--course", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 1 and "gradebook.db" in run.stderr and str(tmp_path) in run.stderr
-    assert not (tmp_path / "gradebook.db").exists() and not (tmp_path / "reports").exists()
+    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "gradebook.db"))):
+        class_report(tmp_path)
+    assert not (tmp_path / "gradebook.db").exists()  # nbgrader would have made an empty one
 
 
 # --------------------------------------------------------------------------- the pages in a browser

@@ -235,8 +235,10 @@ def record_problems(record: Record) -> list[StudentProblem]:
         add(KERNEL_STOPPED, f"the kernel was {record.kernel}; later cells were not run")
     for finding in record.forbidden:
         cell = finding.get("cell")
-        where = [f"task {finding['task']}" if finding.get("task") else "",  # cell -1: a method the task requires
-                 finding.get("grade_id") or (f"cell {cell}" if cell is not None and cell >= 0 else "")]
+        if cell is not None and cell < 0:
+            continue  # a method the task requires, never used: not a reference; its message is under the failed checks
+        where = [f"task {finding['task']}" if finding.get("task") else "",
+                 finding.get("grade_id") or (f"cell {cell}" if cell is not None else "")]
         add(FORBIDDEN, ", ".join(w for w in where if w) + ": " + finding["reason"] if any(where) else finding["reason"])
     for refusal in record.sandbox_refusals:
         add(SANDBOX, f"cell {refusal['cell']}: {refusal['error']}")

@@ -35,6 +35,7 @@ def _environment() -> Environment:
     env.filters["num"] = _number
     env.filters["percent"] = lambda share: f"{share:.0%}"
     env.filters["correlation"] = lambda r: f"{round(r, 2) + 0.0:.2f}"  # + 0.0: no "-0.00"
+    env.filters["utc"] = lambda moment: "–" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
     return env
 
 
