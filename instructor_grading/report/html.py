@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -29,13 +29,19 @@ def _number(value) -> str:
     return "–" if value is None else figures._number(value)
 
 
+def _utc(moment: datetime | None) -> str:
+    if moment is None:
+        return "–"
+    return f"{moment.astimezone(timezone.utc) if moment.tzinfo else moment:%Y-%m-%d %H:%M}"
+
+
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _number
     env.filters["percent"] = lambda share: f"{share:.0%}"
-    env.filters["correlation"] = lambda r: f"{round(r, 2) + 0.0:.2f}"  # + 0.0: no "-0.00"
-    env.filters["utc"] = lambda moment: "–" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+    env.filters["two_decimals"] = lambda r: f"{round(r, 2) + 0.0:.2f}"  # + 0.0: no "-0.00"
+    env.filters["utc"] = _utc
     return env
 
 
