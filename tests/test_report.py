@@ -50,18 +50,19 @@ EXPECTED_PROBLEMS = {("s1", SANDBOX), ("s2", KERNEL_DIED), ("s4", TIMEOUT), (MAL
                      ("s6", NOT_GRADED), ("s7", PREFLIGHT)}
 
 
-def make_course(root: Path) -> Path:
+def make_course(root: Path, db_url: str | None = None) -> Path:
+    """The hand-made course; its gradebook ``db_url`` (PostgreSQL), or nbgrader's default SQLite file."""
     from nbgrader.api import Gradebook
-
     from sqlalchemy import exc as sa_exc
 
     root.mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    (root / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n"
+                                             + (f"c.CourseDirectory.db_url = {db_url!r}\n" if db_url else ""))
     source = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(metadata={"nbgrader": {"grade_id": name}})
                                              for name, _, _ in CELLS])  # the order the page shows the cells in
     (root / "source" / ASSIGNMENT).mkdir(parents=True)
     nbformat.write(source, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with warnings.catch_warnings(), Gradebook(db_url or f"sqlite:///{root / 'gradebook.db'}") as gb:
         warnings.simplefilter("ignore", sa_exc.SAWarning)  # nbgrader's add_submission trips autoflush warnings
         gb.add_assignment(ASSIGNMENT)
         gb.add_notebook(ASSIGNMENT, ASSIGNMENT)
@@ -170,6 +171,15 @@ def test_every_student_with_a_problem_is_listed_with_the_reason(hand_course, han
     (stray,) = class_report(hand_course).stray
     assert stray.student == "s8" and "not inside an assignment folder" in stray.detail
     assert [(t.student, t.seconds) for t in hand_report.timings[:2]] == [("s2", 41.5), ("s4", 30.25)]
+
+
+@pytest.mark.slow
+def test_a_postgresql_gradebook_gives_the_same_report(postgres, hand_course, tmp_path):
+    url = postgres.ensure_database("gradebook_report", "report-test-password")
+    course = make_course(tmp_path / "course", db_url=url)
+    assert not (course / "gradebook.db").exists()
+    on_postgres, on_sqlite = class_report(course), class_report(hand_course)
+    assert on_postgres.assignments == on_sqlite.assignments and on_postgres.stray == on_sqlite.stray
 
 
 def page_text(path: Path) -> str:

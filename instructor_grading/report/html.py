@@ -23,6 +23,7 @@ __all__ = ["write_report", "TEMPLATES"]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TOP_MESSAGES = 5  # failure messages shown per check; the rest fold into a <details>
 SLOWEST = 5  # notebooks in the table of the slowest
+LISTED = 12  # students named beside a failure message; more fold into a <details>
 
 
 def _number(value) -> str:
@@ -72,7 +73,7 @@ def write_report(report: ClassReport, folder: Path) -> Path:
         page = env.get_template("assignment.html.j2").render(
             a=a, figures=drawn, reasons=[(r, counts[r]) for r in REASONS if counts[r]],
             multiple_notebooks=len({c.notebook for c in a.cells}) > 1,
-            top_messages=TOP_MESSAGES, slowest=SLOWEST, **common)
+            top_messages=TOP_MESSAGES, slowest=SLOWEST, listed=LISTED, **common)
         (folder / f"{a.name}.html").write_text(page, encoding="utf-8")
     adjusted = any(a.totals_are_late_adjusted for a in report.assignments)
     index = folder / "index.html"
