@@ -21,7 +21,8 @@ import pytest
 from instructor_grading.record import Record
 from instructor_grading.report import build_report
 from instructor_grading.report.data import (FORBIDDEN, KERNEL_DIED, NOT_GRADED, PREFLIGHT, SANDBOX, TIMEOUT,
-                                            class_report, discrimination, message_pattern)
+                                            class_report, discrimination, message_pattern,
+                                            record_problems)
 
 ASSIGNMENT = "hw"
 MALLORY = "<em>mallory"  # an id that is HTML: it must reach the page as text
@@ -171,6 +172,9 @@ def test_every_student_with_a_problem_is_listed_with_the_reason(hand_course, han
     (stray,) = class_report(hand_course).stray
     assert stray.student == "s8" and "not inside an assignment folder" in stray.detail
     assert [(t.student, t.seconds) for t in hand_report.timings[:2]] == [("s2", 41.5), ("s4", 30.25)]
+    # a loop that ignored the interrupt: no CellTimeoutError, the kernel was stopped; a timeout all the same
+    (stopped,) = record_problems(Record("s9", ASSIGNMENT, ASSIGNMENT, kernel="stopped after ignoring the interrupt"))
+    assert stopped.reason == TIMEOUT and "ignoring the interrupt" in stopped.detail
 
 
 @pytest.mark.slow

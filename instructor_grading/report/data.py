@@ -35,9 +35,8 @@ __all__ = ["CellStats", "MessageCount", "CheckFailures", "StudentProblem", "Timi
 
 # Reasons a student is listed under "Students with problems", in the order the page shows them.
 PREFLIGHT, NOT_GRADED, TIMEOUT = "preflight error", "not graded", "timeout"
-KERNEL_DIED, KERNEL_STOPPED = "dead kernel", "kernel stopped"
-FORBIDDEN, SANDBOX = "forbidden reference", "sandbox refusal"
-REASONS = (PREFLIGHT, NOT_GRADED, TIMEOUT, KERNEL_DIED, KERNEL_STOPPED, FORBIDDEN, SANDBOX)
+KERNEL_DIED, FORBIDDEN, SANDBOX = "dead kernel", "forbidden reference", "sandbox refusal"
+REASONS = (PREFLIGHT, NOT_GRADED, TIMEOUT, KERNEL_DIED, FORBIDDEN, SANDBOX)
 # How close to the maximum a score must be to count as full points (scores are floats).
 EPSILON = 1e-9
 
@@ -231,8 +230,8 @@ def record_problems(record: Record) -> list[StudentProblem]:
         add(TIMEOUT, f"ran past the time limit in {where}" if where else "ran past the time limit")
     if record.kernel == "died":
         add(KERNEL_DIED, "the kernel died (e.g. os._exit or a crash); later cells were not run")
-    elif record.kernel != "ok":
-        add(KERNEL_STOPPED, f"the kernel was {record.kernel}; later cells were not run")
+    elif record.kernel != "ok":  # a cell that ignored the timeout's interrupt
+        add(TIMEOUT, f"ran past the time limit; the kernel was {record.kernel}; later cells were not run")
     for finding in record.forbidden:
         cell = finding.get("cell")
         if cell is not None and cell < 0:
