@@ -2,9 +2,10 @@
 
     python -m instructor_grading autograde [--jobs N] [--shard i/N] [--course DIR]
     python -m instructor_grading feedback [--course DIR]
+    python -m instructor_grading collect ASSIGNMENT --archive ZIP --lms canvas|moodle [--roster CSV] [--on-time] [--course DIR]
     python -m instructor_grading report [--course DIR]
 
-Exit status: 0 when everything was graded, 2 when some submission has a
+Exit status: 0 when everything was graded (collected), 2 when some submission has a
 named problem (listed under the table), 1 on a usage error.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .collect import collect, format_report
 from .feedback import generate_feedback
 from .report import report_command
 from .scores import format_table
@@ -27,6 +29,12 @@ def main(argv=None) -> int:
     grade.add_argument("--shard", metavar="i/N", help="grade every N-th student only, starting at the i-th "
                        "(N machines, one PostgreSQL gradebook); the table then shows these students only")
     sub.add_parser("feedback", help="feedback/ HTML without hidden tests")
+    lms = sub.add_parser("collect", help="an LMS's 'download all submissions' zip into submitted/ (nbgrader zip_collect)")
+    lms.add_argument("assignment", nargs="?", default="")
+    lms.add_argument("--archive", default="", help="the zip file downloaded from the LMS")
+    lms.add_argument("--lms", default="", help="canvas or moodle")
+    lms.add_argument("--roster", help="the roster CSV (default: LMSCollector.roster in nbgrader_config.py)")
+    lms.add_argument("--on-time", action="store_true", help="every file was handed in by the due date")
     sub.add_parser("report", help="reports/: where the class struggled, one page per assignment")
     for command in sub.choices.values():
         command.add_argument("--course", default=".", help="course root (default: the current folder)")
@@ -37,6 +45,10 @@ def main(argv=None) -> int:
             print()
             print(format_table(table, problems))
             return 2 if problems else 0
+        if args.command == "collect":
+            report = collect(args.course, args.assignment, args.archive, args.lms, args.roster, on_time=args.on_time)
+            print(format_report(report))
+            return 2 if report.problems() else 0
         if args.command == "report":
             return report_command(args.course)
         return 2 if generate_feedback(args.course) else 0
