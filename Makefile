@@ -18,7 +18,7 @@ export OMP_NUM_THREADS ?= 1
 .PHONY: help install axe book pdf poppler test test-fast assignments autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
 
 help:
-	@echo "make book | pdf | test | assignments | autograde [JOBS=n] [SHARD=i/N] | feedback | grades | lab | bench | clean"
+	@echo "make book | pdf | test | assignments | autograde [JOBS=n] [SHARD=i/N] [STUDENT=id] [ASSIGNMENT=id] | feedback [STUDENT=id] [ASSIGNMENT=id] | grades | lab | bench | clean"
 	@echo "make hub | hub-stop | gradebook-backup   (the course on JupyterHub on this machine; needs root)"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
@@ -76,12 +76,15 @@ assignments: $(STAMP)
 	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
 	done
 
+# STUDENT=id and ASSIGNMENT=id narrow autograde and feedback to one student, one assignment or both.
+SELECTION = $(if $(STUDENT), --student $(STUDENT))$(if $(ASSIGNMENT), --assignment $(ASSIGNMENT))
+
 # JOBS=n workers; SHARD=i/N grades every N-th student only (N machines, one PostgreSQL gradebook)
 autograde: $(STAMP) sandbox
-	$(BIN)/python -m instructor_grading autograde --jobs $(JOBS)$(if $(SHARD), --shard $(SHARD))
+	$(BIN)/python -m instructor_grading autograde --jobs $(JOBS)$(if $(SHARD), --shard $(SHARD))$(SELECTION)
 
 feedback: $(STAMP)
-	$(BIN)/python -m instructor_grading feedback
+	$(BIN)/python -m instructor_grading feedback$(SELECTION)
 
 grades: $(STAMP)
 	$(BIN)/nbgrader export --to grades.csv --log-level=WARN

@@ -1,7 +1,10 @@
-"""The command line of the instructor's tools (``make autograde JOBS=n``, ``make feedback``)::
+"""The command line of the instructor's tools (``make autograde``, ``make feedback``)::
 
-    python -m instructor_grading autograde [--jobs N] [--shard i/N] [--course DIR]
-    python -m instructor_grading feedback [--course DIR]
+    python -m instructor_grading autograde [--jobs N] [--shard i/N] [--student ID] [--assignment ID] [--course DIR]
+    python -m instructor_grading feedback [--student ID] [--assignment ID] [--course DIR]
+
+``--student`` and ``--assignment`` narrow the work to one student, one
+assignment or one submission (a re-grade after a check was fixed).
 
 Exit status: 0 when everything was graded, 2 when some submission has a
 named problem (listed under the table), 1 on a usage error.
@@ -9,6 +12,7 @@ named problem (listed under the table), 1 on a usage error.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from .feedback import generate_feedback
@@ -25,16 +29,21 @@ def main(argv=None) -> int:
     grade.add_argument("--shard", metavar="i/N", help="grade every N-th student only, starting at the i-th "
                        "(N machines, one PostgreSQL gradebook); the table then shows these students only")
     sub.add_parser("feedback", help="feedback/ HTML without hidden tests")
-    for command in sub.choices.values():
+    for name, command in sub.choices.items():
+        source = "submitted/" if name == "autograde" else "autograded/"
+        command.add_argument("--student", metavar="ID", help=f"this student only (a folder of {source})")
+        command.add_argument("--assignment", metavar="ID", help="this assignment only")
         command.add_argument("--course", default=".", help="course root (default: the current folder)")
     args = parser.parse_args(argv)
+    log = functools.partial(print, flush=True)  # progress shows at once, also through a pipe or tee
     try:
         if args.command == "autograde":
-            table, problems = autograde(args.course, args.jobs, shard=args.shard)
+            table, problems = autograde(args.course, args.jobs, shard=args.shard, student=args.student,
+                                        assignment=args.assignment, log=log)
             print()
             print(format_table(table, problems))
             return 2 if problems else 0
-        return 2 if generate_feedback(args.course) else 0
+        return 2 if generate_feedback(args.course, student=args.student, assignment=args.assignment, log=log) else 0
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
