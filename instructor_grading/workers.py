@@ -180,7 +180,7 @@ def _grade_one(course: str, student: str, assignment: str, notebooks: dict[str, 
     if not outcome["success"]:
         result["error"] = _nbgrader_error(outcome)
     else:
-        with Gradebook(private if gradebook else db_url) as gb:
+        with Gradebook(private if gradebook else db_url, api.coursedir.course_id) as gb:
             try:
                 submission = gb.find_submission(assignment, student)
             except MissingEntry:

@@ -30,7 +30,7 @@ from nbgrader.api import Gradebook
 from instructor_grading import scratch, workers
 from instructor_grading.feedback import generate_feedback
 from instructor_grading.regions import solved_release
-from test_gradebook_postgres import PASSWORD, postgres_course, submit
+from test_gradebook_postgres import PASSWORD, env_for, postgres_course, submit
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -264,13 +264,15 @@ def test_feedback_of_one_submission_carries_the_comment(sqlite_class, regraded_b
 
 @pytest.fixture(scope="module")
 def postgres_regrade(postgres, tmp_path_factory):
-    """ada and bob of demo_mean graded into PostgreSQL; the edits entered; then ada re-graded."""
+    """ada and bob of demo_mean graded into PostgreSQL by the command line; the edits entered; then ada re-graded."""
     url = postgres.ensure_database("gradebook_regrade", PASSWORD)
     course = postgres_course(tmp_path_factory.mktemp("regrade-pg") / "course", url)
     submit(course, {"ada": True, "bob": False})
+    first = subprocess.run([sys.executable, "-m", "instructor_grading", "autograde", "--jobs", "2",
+                            "--course", str(course)], cwd=ROOT, env=env_for(url), capture_output=True, text=True,
+                           timeout=600)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLE_GRADEBOOK_URL", url)
-        workers.autograde(course, 2, log=lambda line: None)
         truth = rows(url)
         enter_edits(url, "ada")
         enter_edits(url, "bob")
@@ -279,10 +281,13 @@ def postgres_regrade(postgres, tmp_path_factory):
             log = []
             workers.autograde(course, 1, student="ada", log=log.append)
             return log
-        return regrade(course, url, truth, run)
+        return {**regrade(course, url, truth, run), "first": first}
 
 
 def test_postgres_regrade_keeps_the_instructors_edits_and_other_students_rows(postgres_regrade):
+    first = postgres_regrade["first"]
+    assert first.returncode == 0 and first.stderr == "", first.stdout[-3000:] + first.stderr[-3000:]
+    assert set(progress(first.stdout.split("\n\n")[0].splitlines())) == {("ada", DEMO), ("bob", DEMO)}
     assert set(progress(postgres_regrade["log"])) == {("ada", DEMO)}
     assert postgres_regrade["rewritten"] == {("ada", DEMO)}
     after = postgres_regrade["after"]
