@@ -43,10 +43,10 @@ PROGRESS = re.compile(r"^\[ *(\d+)/(\d+)\] (\S+)/(\S+) +(\S+/\S+) +\d+\.\d s$")
 
 # --------------------------------------------------------------------------- helpers
 
-def clean_env(**extra) -> dict:
+def clean_env() -> dict:
     """The environment of a command run on an SQLite course (no MLE_GRADEBOOK_URL), the venv's tools first."""
     env = {k: v for k, v in os.environ.items() if k != "MLE_GRADEBOOK_URL"}
-    return {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}", **extra}
+    return {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}
 
 
 def rows(db_url: str) -> dict:
