@@ -420,7 +420,7 @@ def test_rerun_gives_the_same_grades_and_no_duplicate_rows(parallel_class):
         shutil.rmtree(course / "submitted" / student)
     again = run_wrapper(course, "autograde", "--jobs", "2")
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
-    assert again.stdout.count("graded s0") == 4
+    assert sorted(g[0] for g in map(workers.graded_in, again.stdout.splitlines()) if g) == ["s00", "s01", "s02", "s03"]
     assert row_counts(course / "gradebook.db") == before
     assert {s: cell_scores(course, s, DEMO) for s in parallel_class["expected"]} == parallel_class["scores"]
 
