@@ -4,7 +4,7 @@ students who handed them in, autograded once by ``python -m instructor_grading a
 Every student is a composition: for each answer cell a variant from that answer's pool (the
 instructor's solution, other correct implementations as students write them, the usual mistakes, the
 release stub left unanswered), with small touches of the student's own (a comment, a debugging print,
-another name for a local variable). The expected autograded points of a submission are derived from
+another name for a local variable, two statements in the other order). The expected autograded points of a submission are derived from
 its variants and the points of the test cells each answer's checks grade (instructor_grading.checks),
 never typed in. Besides the honest class: an original author with distinctive code and a copier who
 renamed, re-commented and reformatted it; one student each with a corrupt notebook, an endless loop,
@@ -32,8 +32,8 @@ from nbgrader import utils
 from instructor_grading import checks, scratch
 from instructor_grading.regions import solution_answers
 
-__all__ = ["Classroom", "Planned", "Variant", "POOLS", "build_classroom", "plan_class", "answer_tests",
-           "DEMO", "PS6", "DUE", "TIMEOUT"]
+__all__ = ["Classroom", "Planned", "Variant", "POOLS", "ALL", "STUB", "build_classroom", "plan_class", "answer_tests",
+           "ASSIGNMENTS", "DEMO", "PS6", "DUE", "TIMEOUT"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO, PS6 = scratch.DEMO_ASSIGNMENT, "ps6_poisson"
@@ -52,7 +52,8 @@ class Variant:
     body, or the text of a written answer); ``head`` goes above the ``def`` (imports). ``earns``: the
     test cells it passes, ALL or a tuple of grade ids. ``gives``/``needs``: what a later answer relies on
     ("loglik_grad": poisson_loglik is a scalar whose autograd gradient and Hessian are right).
-    ``local``: a local variable of ``body`` a student may name otherwise.
+    ``local``: a local variable of ``body`` a student may name otherwise; ``swap``: two adjacent lines of
+    ``body`` whose order does not matter.
     """
 
     name: str
@@ -62,6 +63,7 @@ class Variant:
     gives: frozenset = frozenset()
     needs: frozenset = frozenset()
     local: str = ""
+    swap: tuple = ()
 
 
 GRAD = frozenset({"loglik_grad"})
@@ -115,18 +117,20 @@ POOLS: dict[str, dict[str, list[Variant]]] = {DEMO: {
             "    beta = beta0.clone().detach().requires_grad_(True)\n    path = [beta0.clone()]\n"
             "    for step in range(num_steps):\n        ll = poisson_loglik(X, y, beta)\n        ll.backward()\n"
             "        with torch.no_grad():\n            beta += lr * beta.grad\n            beta.grad.zero_()\n"
-            "        path.append(beta.detach().clone())\n    return torch.stack(path)"), needs=GRAD, local="path"),
+            "        path.append(beta.detach().clone())\n    return torch.stack(path)"), needs=GRAD, local="path",
+            swap=("    beta = beta0.clone().detach().requires_grad_(True)", "    path = [beta0.clone()]")),
         Variant("while_autograd_grad", (
             "    betas = [beta0.detach()]\n    t = 0\n    while t < num_steps:\n"
             "        current = betas[-1].clone().requires_grad_()\n"
             "        (g,) = torch.autograd.grad(poisson_loglik(X, y, current), current)\n"
             "        betas.append((current + lr * g).detach())\n        t += 1\n    return torch.stack(betas)"),
-            needs=GRAD, local="betas"),
+            needs=GRAD, local="betas", swap=("    betas = [beta0.detach()]", "    t = 0")),
         Variant("grad_not_zeroed", (
             "    beta = beta0.clone().detach().requires_grad_(True)\n    path = [beta0.clone()]\n"
             "    for _ in range(num_steps):\n        poisson_loglik(X, y, beta).backward()\n"
             "        with torch.no_grad():\n            beta += lr * beta.grad\n"
-            "        path.append(beta.detach().clone())\n    return torch.stack(path)"), NOTHING, needs=GRAD, local="path"),
+            "        path.append(beta.detach().clone())\n    return torch.stack(path)"), NOTHING, needs=GRAD, local="path",
+            swap=("    beta = beta0.clone().detach().requires_grad_(True)", "    path = [beta0.clone()]")),
         # beta0 changed in place: the self-check passes, the hidden test (beta0 kept) does not
         Variant("beta0_in_place", (
             "    beta = beta0.requires_grad_(True)\n    path = [beta.detach().clone()]\n"
@@ -156,7 +160,7 @@ POOLS: dict[str, dict[str, list[Variant]]] = {DEMO: {
             "        for j in range(p):\n            for k in range(p):\n"
             "                info[j, k] = (X[:, j] * X[:, k] * mu).sum()\n"
             "        beta = beta + torch.linalg.inv(info) @ g\n        betas.append(beta)\n    return torch.stack(betas)"),
-            local="info"),
+            local="info", swap=("    betas = [beta]", "    p = X.shape[1]")),
         Variant("cholesky", (
             "    beta = beta0.detach().clone()\n    out = [beta]\n    for _ in range(num_steps):\n"
             "        mu = (X @ beta).exp()\n        info = X.T @ (mu.unsqueeze(1) * X)\n"
@@ -184,7 +188,7 @@ POOLS: dict[str, dict[str, list[Variant]]] = {DEMO: {
         Variant("loop_over_diagonal", (
             "    mu = torch.exp(X @ beta_hat)\n    cov = torch.linalg.inv(X.T @ torch.diag(mu) @ X)\n    ses = []\n"
             "    for j in range(len(beta_hat)):\n        ses.append(cov[j, j] ** 0.5)\n    return torch.stack(ses)"),
-            local="cov"),
+            local="cov", swap=("    cov = torch.linalg.inv(X.T @ torch.diag(mu) @ X)", "    ses = []")),
         Variant("variances", (
             "    mu = torch.exp(X @ beta_hat)\n    return torch.diagonal(torch.linalg.inv(X.T @ (mu[:, None] * X)))"),
             NOTHING, local="mu"),
@@ -328,13 +332,16 @@ def _pick(options, *key) -> int:
     return int(hashlib.sha256("/".join(map(str, key)).encode()).hexdigest(), 16) % len(options)
 
 
-def touched(body: str, variant: Variant, student: str, answer: str) -> tuple[str, str, str]:
-    """``(comment line, body, debugging line)``: the variant as this student wrote it."""
+def touched(variant: Variant, body: str, student: str, answer: str) -> tuple[str, str, str]:
+    """``(comment line, body, debugging statement)``: ``body`` of ``variant`` as this student wrote it."""
+    if variant.swap and _pick([0, 1], student, answer, "order"):
+        first, second = variant.swap
+        body = body.replace(f"{first}\n{second}", f"{second}\n{first}")
     if variant.local and _pick([0, 1, 2], student, answer, "rename"):
         new = NAMES[variant.local][_pick(NAMES[variant.local], student, answer)]
         body = re.sub(rf"\b{re.escape(variant.local)}\b", new, body)
     comment = COMMENTS[_pick(COMMENTS, student, answer)] + "\n" if _pick([0, 1], student, answer, "comment") else ""
-    debug = "\n" + DEBUG[answer] if _pick([0, 1, 2], student, answer, "debug") == 0 else ""
+    debug = DEBUG[answer] if _pick([0, 1, 2], student, answer, "debug") == 0 else ""
     return comment, body, debug
 
 
@@ -378,9 +385,12 @@ CYCLED = 21  # students whose answers cycle through the pools: 3 blocks of 7, ev
 # c prime to 7 and c different per answer, so no two students share their whole combination.
 CYCLE = {"answer_mean": (1, 0, 1), "answer_variance": (3, 2, 2), "poisson_loglik": (2, 1, 3), "fit_gradient_ascent": (3, 5, 4),
          "fit_newton": (5, 3, 5), "standard_errors": (4, 6, 6), "newton_and_existence": (1, 4, 3)}
-# Problem students (cycled students given one problem each) and late submissions: student index -> ...
-PROBLEMS = {3: ("corrupt", PS6), 7: ("timeout", DEMO), 11: ("kernel_death", PS6), 15: ("forbidden", PS6),
+# Problem students (cycled students given one problem each; chosen so that the problem costs points the
+# answers would have earned) and late submissions, by the student's index.
+PROBLEMS = {0: ("timeout", DEMO), 1: ("forbidden", PS6), 3: ("corrupt", PS6), 13: ("kernel_death", PS6),
             19: ("sandbox_refusal", PS6)}
+# The answer cell each problem is attached to.
+LOOP_ANSWER, DEATH_ANSWER, FORBIDDEN_ANSWER = "answer_variance", "fit_newton", "fit_newton"
 LATE = {(4, DEMO): timedelta(0), (8, PS6): timedelta(hours=1), (12, DEMO): timedelta(days=2.5),
         (16, PS6): timedelta(days=6)}
 
@@ -412,8 +422,12 @@ def plan_class() -> dict[str, tuple[Planned, dict]]:
         role = PROBLEMS.get(i, ("honest",))[0]
         plans[student] = (Planned(role), chosen)
     named = people[CYCLED:]
-    plans[named[0]] = (Planned("perfect"), {a: {answer: pool[0] for answer, pool in pools.items()} for a, pools in POOLS.items()})
-    plans[named[1]] = (Planned("blank"), {a: {answer: pool[-1] for answer, pool in pools.items()} for a, pools in POOLS.items()})
+
+    def every(k):  # the k-th variant of every pool
+        return {a: {answer: pool[k] for answer, pool in pools.items()} for a, pools in POOLS.items()}
+
+    plans[named[0]] = (Planned("perfect"), every(0))  # the instructor's solutions, as solved_release writes them
+    plans[named[1]] = (Planned("blank"), every(-1))  # the release handed in unchanged
     plans[named[2]] = (Planned("original"), ORIGINAL)
     plans[named[3]] = (Planned("copier"), COPY)
     plans[named[4]] = (Planned("nonsubmitter"), {})
@@ -433,10 +447,6 @@ def plan_class() -> dict[str, tuple[Planned, dict]]:
 def problem_of(planned: Planned, assignment: str) -> str | None:
     """The student's problem if it is in ``assignment``."""
     return planned.role if (planned.role, assignment) in PROBLEMS.values() else None
-
-
-# Where each problem goes: the answer it is attached to.
-LOOP_ANSWER, DEATH_ANSWER, FORBIDDEN_ANSWER = "answer_variance", "fit_newton", "fit_newton"
 
 
 def expected_points(assignment: str, chosen: dict, problem: str | None, tests: dict) -> float | None:
@@ -468,22 +478,24 @@ REFUSAL = ("# keep a copy of the data for the report I write at home\nimport csv
            "    csv.writer(handle).writerows(torch.column_stack([X, y]).tolist())")
 
 
-def answer_cell(release_cell, variant: Variant, solution: str, student: str, answer: str, touch: bool):
-    """The release's answer cell with ``variant`` written in (and the student's touches)."""
+STUB_LINES = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+
+
+def answer_cell(release_cell, variant: Variant, solution: str, student: str, answer: str, touch: bool) -> str:
+    """The source of the release's answer cell with ``variant`` written in (and the student's touches)."""
     if variant.body == STUB:
         return release_cell.source
-    if variant.body is None and not touch:
-        return solution
-    source = solution if variant.body is None else release_cell.source
     if release_cell.cell_type == "markdown":
-        return source if variant.body is None else source.replace("YOUR ANSWER HERE", variant.body)
-    if variant.body is None:  # the instructor's solution with the student's comment and print
-        comment, _, debug = touched("", variant, student, answer)
-        return comment + solution + debug
-    stub = "    # YOUR CODE HERE\n    raise NotImplementedError()"
-    comment, body, debug = touched(variant.body, variant, student, answer) if touch else ("", variant.body, "")
-    prefix, suffix = source.split(stub)
-    return comment + variant.head + prefix + body + suffix + debug
+        return solution if variant.body is None else release_cell.source.replace("YOUR ANSWER HERE", variant.body)
+    # the solution is a whole cell; a variant's body goes between the release's def line and what follows it
+    prefix, suffix = release_cell.source.split(STUB_LINES) if variant.body else ("", "")
+    comment, body, debug = "", variant.body or solution, ""
+    if touch:
+        comment, body, debug = touched(variant, body, student, answer)
+    cell = comment + variant.head + prefix + body + suffix
+    if debug:  # a blank line first when the cell ends inside the function
+        cell += ("\n\n" if cell.rsplit("\n", 1)[-1].startswith(" ") else "\n") + debug
+    return cell
 
 
 def student_notebook(release, source, chosen: dict, student: str, problem: str | None, touch: bool):
