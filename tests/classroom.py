@@ -33,6 +33,7 @@ from instructor_grading import checks, scratch
 from instructor_grading.regions import solution_answers
 
 __all__ = ["Classroom", "Planned", "Variant", "POOLS", "ALL", "STUB", "build_classroom", "plan_class", "answer_tests",
+           "expected_cells", "problem_of",
            "ASSIGNMENTS", "DEMO", "PS6", "DUE", "TIMEOUT"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -368,7 +369,10 @@ class Classroom:
     run: subprocess.CompletedProcess
 
     def copy(self, folder) -> Path:
-        """A private copy of the course (gradebook included) in ``folder``/course, for a test that changes it."""
+        """A private copy of the course (gradebook included) in ``folder``/course, for a test that changes it.
+
+        Its ``nbgrader_config.py`` still names this course's secret (read only): a re-grade draws the same data.
+        """
         target = Path(folder) / "course"
         shutil.copytree(self.course, target, symlinks=True)
         return target
@@ -449,21 +453,23 @@ def problem_of(planned: Planned, assignment: str) -> str | None:
     return planned.role if (planned.role, assignment) in PROBLEMS.values() else None
 
 
-def expected_points(assignment: str, chosen: dict, problem: str | None, tests: dict) -> float | None:
-    """What the answers deserve, in notebook order: a variant earns its test cells' points when what it
-    needs was given by an earlier answer and no problem took them."""
-    if problem == "corrupt":
-        return None
-    total, given, dead = 0.0, set(), False
-    for answer, variant in chosen.items():  # pools and ORIGINAL list answers in notebook order
+def expected_cells(chosen: dict, problem: str | None, tests: dict) -> dict[str, float]:
+    """``{test grade_id: points}`` that the answers deserve, in notebook order: a variant earns the points of
+    its test cells when what it needs was given by an earlier answer and no problem took them."""
+    earned, given, dead = {}, set(), False
+    for answer, variant in chosen.items():  # the pools, ORIGINAL and COPY list the answers in notebook order
         given |= variant.gives
         dead = dead or (problem == "kernel_death" and answer == DEATH_ANSWER)
         lost = (dead or (problem == "timeout" and answer == LOOP_ANSWER)
                 or (problem == "forbidden" and answer == FORBIDDEN_ANSWER) or not variant.needs <= given)
-        if not lost:
-            earned = tests.get(answer, {})
-            total += sum(p for gid, p in earned.items() if variant.earns == ALL or gid in variant.earns)
-    return total
+        for grade_id, points in tests.get(answer, {}).items():
+            earned[grade_id] = 0.0 if lost or (variant.earns != ALL and grade_id not in variant.earns) else float(points)
+    return earned
+
+
+def expected_points(chosen: dict, problem: str | None, tests: dict) -> float | None:
+    """The autograded points of a submission; None when nothing of it is graded."""
+    return None if problem == "corrupt" else sum(expected_cells(chosen, problem, tests).values())
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -564,8 +570,7 @@ def build_classroom(root: Path) -> Classroom:
                 continue
             release, source = notebooks[assignment]
             problem = problem_of(planned, assignment)
-            planned.expected[assignment] = expected_points(assignment, chosen[assignment], problem,
-                                                           answer_tests(assignment, source))
+            planned.expected[assignment] = expected_points(chosen[assignment], problem, answer_tests(assignment, source))
             nb = student_notebook(release, source, chosen[assignment], student, problem,
                                   touch=planned.role not in ("perfect", "blank", "original", "copier"))
             write_submission(course, student, assignment, nb, planned.submitted_at[assignment], problem == "corrupt")

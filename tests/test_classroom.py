@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import nbformat
 import pytest
 
-from classroom import ALL, ASSIGNMENTS, DUE, POOLS, STUB, answer_tests, plan_class
+from classroom import ALL, ASSIGNMENTS, DUE, POOLS, STUB, answer_tests, expected_cells, plan_class, problem_of
 from instructor_grading.record import Record
 from instructor_grading.scores import scores
 from instructor_grading.workers import gradebook_url
@@ -71,6 +71,31 @@ def test_every_student_earns_what_their_answers_deserve(classroom):
     assert len(normal) >= 20
     totals = [sum(table[(s, a)][0] for a in ASSIGNMENTS) for s in normal]
     assert min(totals) == 0 and max(totals) == autograded_points(classroom) and len(set(totals)) >= 8
+
+
+def cell_scores(classroom) -> dict:
+    """{(student, assignment): {test grade_id: auto score}} from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    db_url, course_id = gradebook_url(classroom.course)
+    with Gradebook(db_url, course_id) as gb:
+        return {(s.student.id, a.name): {g.name: g.auto_score for nb in s.notebooks for g in nb.grades
+                                         if g.cell.cell_type == "code"}
+                for a in gb.assignments for s in a.submissions}
+
+
+@pytest.mark.slow
+def test_every_test_cell_scores_what_the_answer_deserves(classroom):
+    """Cell by cell (a total could hide two mistakes that cancel)."""
+    got = cell_scores(classroom)
+    for student, (planned, chosen) in plan_class().items():
+        for a in ASSIGNMENTS:
+            if classroom.students[student].expected[a] is None:
+                assert (student, a) not in got
+                continue
+            source = nbformat.read(classroom.course / "source" / a / f"{a}.ipynb", 4)
+            expected = expected_cells(chosen[a], problem_of(planned, a), answer_tests(a, source))
+            assert got[(student, a)] == expected, (student, a, {k: v.name for k, v in chosen[a].items()})
 
 
 @pytest.mark.slow
