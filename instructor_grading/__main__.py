@@ -1,9 +1,12 @@
-"""The command line of the instructor's tools (``make autograde JOBS=n``, ``make feedback``)::
+"""The command line of the instructor's tools (``make autograde``, ``make feedback``)::
 
-    python -m instructor_grading autograde [--jobs N] [--shard i/N] [--course DIR]
-    python -m instructor_grading feedback [--course DIR]
+    python -m instructor_grading autograde [--jobs N] [--shard i/N] [--student ID] [--assignment ID] [--course DIR]
+    python -m instructor_grading feedback [--student ID] [--assignment ID] [--course DIR]
     python -m instructor_grading collect ASSIGNMENT --archive ZIP --lms canvas|moodle [--roster CSV] [--on-time] [--course DIR]
     python -m instructor_grading report [--course DIR]
+
+``--student`` and ``--assignment`` narrow the work to one student, one
+assignment or one submission (a re-grade after a check was fixed).
 
 Exit status: 0 when everything was graded (collected), 2 when some submission has a
 named problem (listed under the table), 1 on a usage error.
@@ -11,6 +14,7 @@ named problem (listed under the table), 1 on a usage error.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from .collect import collect, format_report
@@ -36,12 +40,18 @@ def main(argv=None) -> int:
     lms.add_argument("--roster", help="the roster CSV (default: LMSCollector.roster in nbgrader_config.py)")
     lms.add_argument("--on-time", action="store_true", help="every file was handed in by the due date")
     sub.add_parser("report", help="reports/: where the class struggled, one page per assignment")
+    for name in ("autograde", "feedback"):
+        source = "submitted/" if name == "autograde" else "autograded/"
+        sub.choices[name].add_argument("--student", metavar="ID", help=f"this student only (a folder of {source})")
+        sub.choices[name].add_argument("--assignment", metavar="ID", help="this assignment only")
     for command in sub.choices.values():
         command.add_argument("--course", default=".", help="course root (default: the current folder)")
     args = parser.parse_args(argv)
+    log = functools.partial(print, flush=True)  # progress shows at once, also through a pipe or tee
     try:
         if args.command == "autograde":
-            table, problems = autograde(args.course, args.jobs, shard=args.shard)
+            table, problems = autograde(args.course, args.jobs, shard=args.shard, student=args.student,
+                                        assignment=args.assignment, log=log)
             print()
             print(format_table(table, problems))
             return 2 if problems else 0
@@ -51,7 +61,7 @@ def main(argv=None) -> int:
             return 2 if report.problems() else 0
         if args.command == "report":
             return report_command(args.course)
-        return 2 if generate_feedback(args.course) else 0
+        return 2 if generate_feedback(args.course, student=args.student, assignment=args.assignment, log=log) else 0
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
