@@ -161,6 +161,7 @@ def test_failure_messages_are_counted_per_check_with_the_numbers_masked(hand_rep
     assert sorted(len(m.students) for m in failures["test_b"].messages) == [1, 1]
     assert failures["test_c"].messages == []
     assert message_pattern("cell 2 of ps6_poisson: x2 is 1e-06, not -3.5") == "cell … of ps6_poisson: x2 is …, not …"
+    assert message_pattern("se is [ 0.1, -0.25,  3 ]; expected [0.2, 0.3]") == "se is […]; expected […]"
 
 
 def test_every_student_with_a_problem_is_listed_with_the_reason(hand_course, hand_report):
@@ -267,9 +268,54 @@ def check_pages(browser, folder: Path, assignments: list[str]) -> None:
                 context.close()
 
 
+# --------------------------------------------------------------------------- the shared graded class
+
+ROLE_REASONS = {"corrupt": PREFLIGHT, "timeout": TIMEOUT, "kernel_death": KERNEL_DIED, "forbidden": FORBIDDEN,
+                "sandbox_refusal": SANDBOX}
+
+
+@pytest.fixture(scope="module")
+def class_pages(classroom, tmp_path_factory):
+    """The report of the class (contract 1), written outside the read-only course: ``(report, folder)``."""
+    from instructor_grading.report.html import write_report
+
+    report = class_report(classroom.course)
+    folder = tmp_path_factory.mktemp("class-report") / "reports"
+    write_report(report, folder)
+    return report, folder
+
+
+@pytest.mark.slow
+def test_every_problem_student_of_the_class_is_listed_with_the_reason(classroom, class_pages):
+    from classroom import problem_of
+
+    report, folder = class_pages
+    assert [a.name for a in report.assignments] == classroom.assignments
+    for a in report.assignments:
+        planned = {(student, ROLE_REASONS[problem_of(p, a.name)]) for student, p in classroom.students.items()
+                   if problem_of(p, a.name)}
+        listed = {(p.student, p.reason) for p in a.problems}
+        assert listed == planned, a.name  # and no one else: every honest submission was graded cleanly
+        text = page_text(folder / f"{a.name}.html")
+        for student, reason in planned:
+            assert re.search(rf"{student}\s+\S+\s+{reason}", text), (a.name, student, reason)
+
+
+@pytest.mark.slow
+def test_the_class_report_counts_and_scores(classroom, class_pages):
+    report, folder = class_pages
+    for a in report.assignments:
+        graded = {s: p.expected[a.name] for s, p in classroom.students.items() if p.expected[a.name] is not None}
+        assert a.submitted == len(graded) >= 20
+        assert a.roster == len(classroom.students)  # the non-submitter too
+        assert a.totals == pytest.approx(graded)  # the autograded points; the written answers wait for a grader
+        assert {t.student for t in a.timings} == set(graded) and all(t.seconds > 0 for t in a.timings)
+    index = " ".join(page_text(folder / "index.html").split())
+    for a in report.assignments:
+        assert f"{a.name} {a.submitted} {a.roster} " in index
+
+
 @pytest.mark.slow
 @pytest.mark.browser
-def test_the_pages_in_a_browser_figures_alt_text_accessibility(browser, hand_course, tmp_path):
-    folder = tmp_path / "reports"
-    build_report(hand_course, folder)
-    check_pages(browser, folder, [ASSIGNMENT])
+def test_the_pages_in_a_browser_figures_alt_text_accessibility(browser, classroom, class_pages):
+    check_pages(browser, class_pages[1], classroom.assignments)

@@ -189,10 +189,15 @@ def cell_statistics(cells: list[tuple[str, str, float]], scores: dict[str, dict]
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])")
 
 
+# Masked numbers in a row ("…, …, …") and a bracketed vector ("[ … ]"), however long and however spaced.
+_ROW, _VECTOR = re.compile(r"…(?:\s*,\s*…)+"), re.compile(r"\[\s*…\s*\]")
+
+
 def message_pattern(message: str) -> str:
     """A check's message with its numbers masked as "…", so that one mistake on each student's own data
-    (``sample_mean of 137 points is 4.1; expected 3.2``) counts as one message."""
-    return _NUMBER.sub("…", " ".join(message.split()))
+    (``sample_mean of 137 points is 4.1; expected 3.2``, ``se is [ 0.1, 0.2 ]``) counts as one message."""
+    masked = _NUMBER.sub("…", " ".join(message.split()))
+    return _VECTOR.sub("[…]", _ROW.sub("…", masked))
 
 
 def check_failures(records: list[Record], order: list[tuple[str, str]]) -> list[CheckFailures]:
@@ -236,9 +241,8 @@ def record_problems(record: Record) -> list[StudentProblem]:
         cell = finding.get("cell")
         if cell is not None and cell < 0:
             continue  # a method the task requires, never used: not a reference; its message is under the failed checks
-        where = [f"task {finding['task']}" if finding.get("task") else "",
-                 finding.get("grade_id") or (f"cell {cell}" if cell is not None else "")]
-        add(FORBIDDEN, ", ".join(w for w in where if w) + ": " + finding["reason"] if any(where) else finding["reason"])
+        where = finding.get("grade_id") or (f"cell {cell}" if cell is not None else "")
+        add(FORBIDDEN, f"{where}: {finding['reason']}" if where else finding["reason"])
     for refusal in record.sandbox_refusals:
         add(SANDBOX, f"cell {refusal['cell']}: {refusal['error']}")
     return problems

@@ -98,7 +98,7 @@ def score_histogram(totals: list[float], max_score: float, folder: Path, stem: s
         if totals:
             ax.axvline(statistics.median(totals), color=theme["marker"], linestyle="--", linewidth=2,
                        label=f"median {_number(statistics.median(totals))}")
-            ax.legend(loc="upper left")
+            ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False)  # above the bars
         ax.set_xlabel(f"{what} (out of {_number(max_score)})")
         ax.set_ylabel("students")
         ax.yaxis.get_major_locator().set_params(integer=True)

@@ -21,7 +21,7 @@ from .data import REASONS, ClassReport
 __all__ = ["write_report", "TEMPLATES"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-TOP_MESSAGES = 5  # failure messages shown per check; the rest fold into a <details>
+TOP_MESSAGES = 3  # failure messages shown per check; the rest fold into a <details>
 SLOWEST = 5  # notebooks in the table of the slowest
 LISTED = 12  # students named beside a failure message; more fold into a <details>
 
