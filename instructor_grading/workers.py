@@ -50,6 +50,7 @@ import nbformat
 
 from .config import course_config
 from .preflight import Problem, expected_notebooks, preflight
+from .record import SUFFIX, Record
 from .scores import scores
 
 __all__ = ["autograde", "check_selection", "graded_in", "parse_shard", "gradebook_url"]
@@ -336,7 +337,7 @@ def autograde(course: Path | str = ".", jobs: int = 1, *, shard: str | None = No
     if gradebook is None:
         _create_students(db_url, course_id, {s.student for s in submissions})
 
-    failed, workdirs = [], set()
+    failed, noted, workdirs = [], [], set()
     total = len(submissions)
     name_width = max((len(f"{s.student}/{s.assignment}") for s in submissions), default=0)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited kernels or sockets
@@ -359,6 +360,8 @@ def autograde(course: Path | str = ".", jobs: int = 1, *, shard: str | None = No
             if not result["success"]:
                 failed.append(Problem(s.student, s.assignment, str(s.folder.relative_to(course)),
                                       f"nbgrader could not grade it: {result['error']}"))
+            else:
+                noted += _notes(course, s)
             log(_progress(done, total, name_width, s, result))
     for workdir in workdirs - {None}:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -367,4 +370,12 @@ def autograde(course: Path | str = ".", jobs: int = 1, *, shard: str | None = No
     if count > 1:
         log(f"the table shows shard {index}/{count}'s students only; the whole class is in {_shown(db_url)} "
             "(`make grades` exports it once every shard has finished)")
-    return table, problems + failed
+    return table, problems + failed + noted
+
+
+def _notes(course: Path, submission) -> list[Problem]:
+    """What the grading records of a graded submission ask the instructor to look at (graded anyway)."""
+    folder = course / "autograded" / submission.student / submission.assignment
+    where = str(folder.relative_to(course))
+    return [Problem(submission.student, submission.assignment, where, note, graded=True)
+            for path in sorted(folder.glob(f"*{SUFFIX}")) for note in Record.read(path).notes()]

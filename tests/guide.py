@@ -16,18 +16,26 @@ __all__ = ["Command", "guide_commands", "course_copy"]
 class Command:
     text: str  # the command as the guide prints it, without its trailing comment
     line: int  # where it is in the guide (1-based), for the failure message
+    prints: str | None = None  # what the guide says it prints: a ```text block after a paragraph "prints"
 
 
 def guide_commands(path: Path) -> list[Command]:
     """Every command line of the ```bash blocks of ``path``, in the order the guide gives them.
 
     Comments are dropped; a line ending in a backslash continues on the next one. Blocks of other
-    languages (the ```text layouts, the ````md examples that quote a cell) are not commands.
+    languages (the ```text layouts, the ````md examples that quote a cell) are not commands. When the
+    block is followed by the paragraph "prints" and a ```text block, that text is the last command's
+    ``prints``.
     """
     commands = []
-    for token in MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8")):
+    tokens = MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
+    for index, token in enumerate(tokens):
         if token.type != "fence" or token.info.strip() != "bash":
             continue
+        after = tokens[index + 1: index + 5]
+        prints = (after[3].content.rstrip("\n") if [t.type for t in after] == ["paragraph_open", "inline",
+                  "paragraph_close", "fence"] and after[1].content.strip() == "prints" else None)
+        first = len(commands)
         pending, start = "", None
         for offset, raw in enumerate(token.content.splitlines()):
             line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
@@ -39,6 +47,8 @@ def guide_commands(path: Path) -> list[Command]:
                 continue
             commands.append(Command((pending + line.strip()).strip(), start))
             pending = ""
+        if prints is not None and len(commands) > first:
+            commands[-1] = Command(commands[-1].text, commands[-1].line, prints)
     return commands
 
 

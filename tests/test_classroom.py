@@ -149,11 +149,14 @@ def record(classroom, student, assignment) -> Record:
 def test_each_problem_student_is_named_and_recorded(classroom):
     run = classroom.run
     by_role = {p.role: s for s, p in classroom.students.items()}
-    rows = {line.split()[0] for line in run.stdout.splitlines() if line.strip()}
-    assert set(by_role[role] for role in PROBLEM_ROLES) <= rows
-    corrupt = by_role["corrupt"]
-    assert any(line.startswith("preflight:") and repr(corrupt) in line and "not valid JSON" in line
-               for line in run.stdout.splitlines()), run.stdout
+    problems = [line for line in run.stdout.split("Problems:", 1)[-1].splitlines() if line.startswith("  student")]
+    reasons = {"corrupt": "not valid JSON", "timeout": "ran out of time", "kernel_death": "the kernel died",
+               "forbidden": "uses statsmodels", "sandbox_refusal": "the sandbox refused"}
+    assert set(reasons) == set(PROBLEM_ROLES)
+    for role, reason in reasons.items():
+        assert any(repr(by_role[role]) in line and reason in line for line in problems), (role, run.stdout)
+    named = {line.split("'")[1] for line in problems}
+    assert named == {by_role[role] for role in PROBLEM_ROLES}, "only the problem students are named"
     assert record(classroom, by_role["timeout"], "demo_mean").timeouts
     assert record(classroom, by_role["kernel_death"], "ps6_poisson").kernel == "died"
     forbidden = record(classroom, by_role["forbidden"], "ps6_poisson").forbidden
