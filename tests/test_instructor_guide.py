@@ -121,12 +121,21 @@ def fed_back(course, result, state):
         assert "BEGIN HIDDEN TESTS" not in page.read_text(encoding="utf-8")
 
 
+def reported(course, result, state):
+    """reports/: the index and a page for every assignment in the gradebook (tests/test_report.py checks them)."""
+    assert "wrote the report to" in result.stdout, result.stdout
+    assert (course / "reports" / "index.html").is_file()
+    for assignment in {a for _, a in state["scores"]}:
+        assert (course / "reports" / f"{assignment}.html").is_file(), assignment
+
+
 CHECKS = {
     "make assignments": released,
     "make autograde": autograded,
     "make autograde JOBS=2": autograded,
     "make grades": exported,
     "make feedback": fed_back,
+    "make report": reported,
 }
 
 

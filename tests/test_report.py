@@ -20,9 +20,8 @@ import pytest
 
 from instructor_grading.record import Record
 from instructor_grading.report import build_report
-from instructor_grading.report.data import (FORBIDDEN, KERNEL_DIED, NOT_GRADED, PREFLIGHT, SANDBOX, TIMEOUT,
-                                            class_report, discrimination, message_pattern,
-                                            record_problems)
+from instructor_grading.report.data import (FORBIDDEN, GRADER_ERROR, KERNEL_DIED, NOT_GRADED, PREFLIGHT, SANDBOX,
+                                            TIMEOUT, class_report, discrimination, message_pattern, record_problems)
 
 ASSIGNMENT = "hw"
 MALLORY = "<em>mallory"  # an id that is HTML: it must reach the page as text
@@ -35,7 +34,8 @@ SCRIPT = "<script>alert('x')</script>"
 # student -> (failed checks {grade_id: message}, other parts of the record)
 RECORDS = {
     "s1": ({}, {"sandbox_refusals": [{"cell": 3, "error": "PermissionError: [Errno 13] Permission denied: '/root'"}]}),
-    "s2": ({"test_b": "not checked: the kernel died or was stopped in an earlier cell"}, {"kernel": "died"}),
+    "s2": ({"test_b": "not checked: the kernel died or was stopped in an earlier cell"},
+           {"kernel": "died", "grader_errors": [{"grade_id": "test_c", "error": "KeyError: 'beta'"}]}),
     "s4": ({"test_a": "sample_mean of 12 points is -1.5; expected 0.25", "test_b": f"{SCRIPT} is not a number"},
            {"timeouts": [{"cell": 4, "grade_id": "answer_b"}]}),
     MALLORY: ({}, {"forbidden": [{"task": "mean", "cell": 2, "grade_id": "answer_a", "name": "mh.estimators",
@@ -47,7 +47,7 @@ RECORDS = {
 }
 SECONDS = {"s1": 3.0, "s2": 41.5, "s3": 2.0, "s4": 30.25, MALLORY: 4.0}
 # Beyond the graded: a valid submission nbgrader never graded, a corrupt one, a notebook outside any folder.
-EXPECTED_PROBLEMS = {("s1", SANDBOX), ("s2", KERNEL_DIED), ("s4", TIMEOUT), (MALLORY, FORBIDDEN),
+EXPECTED_PROBLEMS = {("s1", SANDBOX), ("s2", KERNEL_DIED), ("s2", GRADER_ERROR), ("s4", TIMEOUT), (MALLORY, FORBIDDEN),
                      ("s6", NOT_GRADED), ("s7", PREFLIGHT)}
 
 

@@ -36,7 +36,8 @@ __all__ = ["CellStats", "MessageCount", "CheckFailures", "StudentProblem", "Timi
 # Reasons a student is listed under "Students with problems", in the order the page shows them.
 PREFLIGHT, NOT_GRADED, TIMEOUT = "preflight error", "not graded", "timeout"
 KERNEL_DIED, FORBIDDEN, SANDBOX = "dead kernel", "forbidden reference", "sandbox refusal"
-REASONS = (PREFLIGHT, NOT_GRADED, TIMEOUT, KERNEL_DIED, FORBIDDEN, SANDBOX)
+GRADER_ERROR = "grader error"  # a check that failed or is missing: the instructor's to fix, then grade again
+REASONS = (PREFLIGHT, NOT_GRADED, GRADER_ERROR, TIMEOUT, KERNEL_DIED, FORBIDDEN, SANDBOX)
 # How close to the maximum a score must be to count as full points (scores are floats).
 EPSILON = 1e-9
 
@@ -230,6 +231,9 @@ def record_problems(record: Record) -> list[StudentProblem]:
     def add(reason, detail):
         problems.append(StudentProblem(record.student, file, reason, detail))
 
+    for error in record.grader_errors:
+        add(GRADER_ERROR, f"the grader could not check {error['grade_id']} ({error['error']}); fix the check "
+                          "and grade again")
     for timeout in record.timeouts:
         where = timeout.get("grade_id") or (f"cell {timeout['cell']}" if timeout.get("cell") is not None else "")
         add(TIMEOUT, f"ran past the time limit in {where}" if where else "ran past the time limit")
@@ -337,7 +341,7 @@ def _listed(problem: Problem) -> StudentProblem:
     """A preflight problem as the page lists it: the file relative to the submission's folder when inside one."""
     prefix = f"submitted/{problem.student}/{problem.assignment}/"
     file = problem.path[len(prefix):] if problem.path.startswith(prefix) else problem.path
-    detail = problem.message + (" (repaired, graded)" if problem.graded else " (not graded)")
+    detail = problem.message + (" (graded)" if problem.graded else " (not graded)")
     return StudentProblem(problem.student, file, PREFLIGHT, detail)
 
 
