@@ -15,10 +15,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # One thread: the tensors here are small, and parallel grading workers must not oversubscribe the cores.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install axe book pdf poppler test test-fast assignments autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
+.PHONY: help install axe book pdf poppler test test-fast assignments roster autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
 
 help:
-	@echo "make book | pdf | test | assignments | autograde [JOBS=n] [SHARD=i/N] | feedback | grades | lab | bench | clean"
+	@echo "make book | pdf | test | assignments | roster [FILE=roster.csv] | autograde [JOBS=n] [SHARD=i/N] | feedback"
+	@echo "make grades [ROSTER=roster.csv] | lab | bench | clean"
 	@echo "make hub | hub-stop | gradebook-backup   (the course on JupyterHub on this machine; needs root)"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
@@ -69,12 +70,19 @@ test: $(STAMP) chromium sandbox hub-deps poppler $(AXE)
 test-fast: $(STAMP) sandbox
 	$(BIN)/python -m pytest -m "not slow"
 
-# solutions/<id>.md -> solutions/<id>/<id>.ipynb (nbgrader's source) -> exercises/<id>/ and gradebook.db
+# solutions/<id>.md -> solutions/<id>/<id>.ipynb (nbgrader's source) -> exercises/<id>/ and gradebook.db,
+# with the due dates of course_schedule.toml
 assignments: $(STAMP)
 	$(BIN)/python -m instructor_grading.sources solutions
 	@for dir in solutions/*/; do \
 	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
 	done
+	$(BIN)/python -m instructor_grading due-dates
+
+# The class roster (id,first_name,last_name,email[,lms_user_id,sis_user_id,sis_login_id,section]) into the gradebook
+roster: FILE ?= hub/roster.csv
+roster: $(STAMP)
+	$(BIN)/python -m instructor_grading roster $(FILE)
 
 # JOBS=n workers; SHARD=i/N grades every N-th student only (N machines, one PostgreSQL gradebook)
 autograde: $(STAMP) sandbox
@@ -83,9 +91,11 @@ autograde: $(STAMP) sandbox
 feedback: $(STAMP)
 	$(BIN)/python -m instructor_grading feedback
 
+# grades.csv (nbgrader's columns), grades_canvas.csv and grades_moodle.csv, the late penalty on the whole score
+grades: ROSTER ?= hub/roster.csv
 grades: $(STAMP)
-	$(BIN)/nbgrader export --to grades.csv --log-level=WARN
-	@echo "wrote grades.csv"
+	$(BIN)/nbgrader export --to grades.csv --CourseGradesExport.roster=$(ROSTER) --log-level=WARN
+	@echo "wrote grades.csv, grades_canvas.csv and grades_moodle.csv"
 
 lab: $(STAMP)
 	cd exercises && ../$(BIN)/jupyter lab

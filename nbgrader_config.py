@@ -24,7 +24,9 @@ if str(COURSE) not in sys.path:
     sys.path.insert(0, str(COURSE))
 
 from instructor_grading.config import autograde_preprocessors, feedback_preprocessors, sanitize_preprocessors
+from instructor_grading.exports import CourseGradesExport
 from instructor_grading.feedback import FeedbackExporter
+from instructor_grading.schedule import CourseLatePenalty
 from nbgrader.coursedir import CourseDirectory
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
@@ -64,3 +66,11 @@ c.GenerateFeedback.preprocessors = feedback_preprocessors()
 # Feedback pages that stand alone (nbgrader releases only the .html): math as MathML, the course's CSS
 # inline, no script or CDN; its template instructor_grading/templates/feedback/ shadows nbgrader's.
 c.GenerateFeedback.exporter_class = FeedbackExporter
+
+# Late work: the policy of course_schedule.toml (`make assignments` stores its due dates in the gradebook).
+# nbgrader asks this plugin at autograde time, on the autograded score only; the exports and the feedback
+# take the penalty off the whole score again once the manual grades are in.
+c.AssignLatePenalties.plugin_class = CourseLatePenalty
+# `nbgrader export` (and `make grades`): grades.csv in nbgrader's columns, grades_canvas.csv and
+# grades_moodle.csv for the LMS, every score after the late penalty on the whole score.
+c.ExportApp.plugin_class = CourseGradesExport

@@ -2,6 +2,8 @@
 
     python -m instructor_grading autograde [--jobs N] [--shard i/N] [--course DIR]
     python -m instructor_grading feedback [--course DIR]
+    python -m instructor_grading due-dates [--course DIR]
+    python -m instructor_grading roster FILE [--course DIR]
 
 Exit status: 0 when everything was graded, 2 when some submission has a
 named problem (listed under the table), 1 on a usage error.
@@ -12,6 +14,8 @@ import argparse
 import sys
 
 from .feedback import generate_feedback
+from .roster import import_roster
+from .schedule import store_due_dates
 from .scores import format_table
 from .workers import autograde
 
@@ -25,6 +29,8 @@ def main(argv=None) -> int:
     grade.add_argument("--shard", metavar="i/N", help="grade every N-th student only, starting at the i-th "
                        "(N machines, one PostgreSQL gradebook); the table then shows these students only")
     sub.add_parser("feedback", help="feedback/ HTML without hidden tests")
+    sub.add_parser("due-dates", help="the due dates of course_schedule.toml into the gradebook")
+    sub.add_parser("roster", help="create or update the roster's students in the gradebook").add_argument("file")
     for command in sub.choices.values():
         command.add_argument("--course", default=".", help="course root (default: the current folder)")
     args = parser.parse_args(argv)
@@ -34,6 +40,12 @@ def main(argv=None) -> int:
             print()
             print(format_table(table, problems))
             return 2 if problems else 0
+        if args.command == "due-dates":
+            store_due_dates(args.course)
+            return 0
+        if args.command == "roster":
+            import_roster(args.course, args.file)
+            return 0
         return 2 if generate_feedback(args.course) else 0
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
