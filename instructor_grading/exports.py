@@ -127,7 +127,8 @@ class CourseGradesExport(ExportPlugin):
         except ValueError as error:
             self.log.error("%s", error)
             raise SystemExit(1) from None
-        grades = [g for g in grades if (not self.assignment or g.assignment in map(str, self.assignment))
-                  and (not self.student or g.student in map(str, self.student))]
+        assignments, students = {str(a) for a in self.assignment}, {str(s) for s in self.student}
+        grades = [g for g in grades if (not assignments or g.assignment in assignments)
+                  and (not students or g.student in students)]
         written = write_exports(grades, Path(self.to or "grades.csv"), roster=roster, log=self.log.warning)
         self.log.info("wrote %s", ", ".join(str(path) for path in written))

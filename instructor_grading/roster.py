@@ -58,10 +58,11 @@ def read_roster(path: Path | str) -> list[Student]:
         missing = [name for name in REQUIRED if name not in header]
         unknown = [name for name in header if name not in REQUIRED + OPTIONAL]
         repeated = sorted({name for name in header if header.count(name) > 1})
-        if missing or unknown or repeated:
+        wrong = {"missing": missing, "unknown": unknown, "repeated": repeated}
+        if any(wrong.values()):
             raise ValueError(f"roster {path}: the header must have the columns {','.join(REQUIRED)} (and optionally "
-                             f"{','.join(OPTIONAL)}, each once); missing {missing}, unknown {unknown}, repeated {repeated}; "
-                             f"got {header}")
+                             f"{','.join(OPTIONAL)}, each once); "
+                             + "; ".join(f"{kind} {names}" for kind, names in wrong.items() if names) + f"; got {header}")
         students, ids, emails = [], {}, {}
         for row in reader:
             line = reader.line_num
