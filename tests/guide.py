@@ -1,0 +1,59 @@
+"""The instructor guide's commands, as a test reads them: every line of its ```bash blocks, in order."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+__all__ = ["Command", "guide_commands", "course_copy"]
+
+
+@dataclass(frozen=True)
+class Command:
+    text: str  # the command as the guide prints it, without its trailing comment
+    line: int  # where it is in the guide (1-based), for the failure message
+
+
+def guide_commands(path: Path) -> list[Command]:
+    """Every command line of the ```bash blocks of ``path``, in the order the guide gives them.
+
+    Comments are dropped; a line ending in a backslash continues on the next one. Blocks of other
+    languages (the ```text layouts, the ````md examples that quote a cell) are not commands.
+    """
+    commands = []
+    for token in MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8")):
+        if token.type != "fence" or token.info.strip() != "bash":
+            continue
+        pending, start = "", None
+        for offset, raw in enumerate(token.content.splitlines()):
+            line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
+            if not line and not pending:
+                continue
+            start = start if pending else token.map[0] + 2 + offset
+            if line.endswith("\\"):
+                pending += line[:-1].strip() + " "
+                continue
+            commands.append(Command((pending + line.strip()).strip(), start))
+            pending = ""
+    return commands
+
+
+def course_copy(root: Path, target: Path) -> Path:
+    """A copy of the repository's files (tracked, and new files git does not ignore) in ``target``.
+
+    Its ``.venv`` is a link to the repository's, so ``make`` in the copy installs nothing: the install
+    stamp keeps its time, and the copied requirement files keep theirs (copy2).
+    """
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        source = root / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    os.symlink(root / ".venv", target / ".venv")
+    return target
