@@ -15,10 +15,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # One thread: the tensors here are small, and parallel grading workers must not oversubscribe the cores.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install axe book pdf poppler test test-fast assignments autograde feedback grades report collect lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
+.PHONY: help install axe book pdf poppler test test-fast assignments roster autograde feedback grades report collect lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
 
 help:
-	@echo "make book | pdf | test | assignments | autograde [JOBS=n] [SHARD=i/N] [STUDENT=id] [ASSIGNMENT=id] | feedback [STUDENT=id] [ASSIGNMENT=id] | grades | report | lab | bench | clean"
+	@echo "make book | pdf | test | assignments | roster [FILE=roster.csv] | autograde [JOBS=n] [SHARD=i/N] [STUDENT=id] [ASSIGNMENT=id]"
+	@echo "make feedback [STUDENT=id] [ASSIGNMENT=id] | grades [ROSTER=roster.csv] | report | lab | bench | clean"
 	@echo "make collect ASSIGNMENT=<id> ARCHIVE=<file.zip> LMS=canvas|moodle [ROSTER=hub/roster.csv] [ON_TIME=1]"
 	@echo "make hub | hub-stop | gradebook-backup   (the course on JupyterHub on this machine; needs root)"
 
@@ -70,12 +71,19 @@ test: $(STAMP) chromium sandbox hub-deps poppler $(AXE)
 test-fast: $(STAMP) sandbox
 	$(BIN)/python -m pytest -m "not slow"
 
-# solutions/<id>.md -> solutions/<id>/<id>.ipynb (nbgrader's source) -> exercises/<id>/ and gradebook.db
+# solutions/<id>.md -> solutions/<id>/<id>.ipynb (nbgrader's source) -> exercises/<id>/ and gradebook.db,
+# with the due dates of course_schedule.toml
 assignments: $(STAMP)
 	$(BIN)/python -m instructor_grading.sources solutions
 	@for dir in solutions/*/; do \
 	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
 	done
+	$(BIN)/python -m instructor_grading due-dates
+
+# The class roster (id,first_name,last_name,email[,lms_user_id,sis_user_id,sis_login_id,section]) into the gradebook
+roster: FILE ?= hub/roster.csv
+roster: $(STAMP)
+	$(BIN)/python -m instructor_grading roster $(FILE)
 
 # An LMS's "download all submissions" zip -> submitted/<student>/<assignment>/ (nbgrader zip_collect with
 # the course's plugins, instructor_grading/collect.py). ON_TIME=1: every file was handed in by the due date.
@@ -92,9 +100,11 @@ autograde: $(STAMP) sandbox
 feedback: $(STAMP)
 	$(BIN)/python -m instructor_grading feedback$(SELECTION)
 
+# grades.csv (nbgrader's columns), grades_canvas.csv and grades_moodle.csv, the late penalty on the whole score
+grades: ROSTER ?= hub/roster.csv
 grades: $(STAMP)
-	$(BIN)/nbgrader export --to grades.csv --log-level=WARN
-	@echo "wrote grades.csv"
+	$(BIN)/nbgrader export --to grades.csv --CourseGradesExport.roster=$(ROSTER) --log-level=WARN
+	@echo "wrote grades.csv, grades_canvas.csv and grades_moodle.csv"
 
 # reports/index.html and reports/<assignment>.html: where the class struggled (scores, cells, failed checks, problems)
 report: $(STAMP)

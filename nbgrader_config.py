@@ -24,7 +24,9 @@ if str(COURSE) not in sys.path:
     sys.path.insert(0, str(COURSE))
 
 from instructor_grading.config import autograde_preprocessors, feedback_preprocessors, sanitize_preprocessors
+from instructor_grading.exports import CourseGradesExport
 from instructor_grading.feedback import FeedbackExporter
+from instructor_grading.schedule import CourseLatePenalty
 from nbgrader.coursedir import CourseDirectory
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
@@ -73,3 +75,11 @@ c.ZipCollectApp.collector_plugin = "instructor_grading.collect.LMSCollector"
 c.LMSCollector.roster = "hub/roster.csv"
 # The clock the LMS's server dates the zip's entries by.
 c.LMSExtractor.zip_timezone = "UTC"
+
+# Late work: the policy of course_schedule.toml (`make assignments` stores its due dates in the gradebook).
+# nbgrader asks this plugin at autograde time, on the autograded score only; the exports and the feedback
+# take the penalty off the whole score again once the manual grades are in.
+c.AssignLatePenalties.plugin_class = CourseLatePenalty
+# `nbgrader export` (and `make grades`): grades.csv in nbgrader's columns, grades_canvas.csv and
+# grades_moodle.csv for the LMS, every score after the late penalty on the whole score.
+c.ExportApp.plugin_class = CourseGradesExport

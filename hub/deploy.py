@@ -21,7 +21,6 @@ every grade stays. Settings come from the environment (see :class:`Settings`).
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -35,6 +34,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from instructor_grading.roster import Student, check_user_name, read_roster
 
 from .postgres import RUNUSER, Cluster
 
@@ -54,7 +55,7 @@ class Settings:
     port: int  # HUB_PORT: the hub's public port; the two after it are the hub's API and the proxy's API
     pg_port: int  # HUB_PG_PORT
     password: str  # HUB_PASSWORD: the dummy authenticator's one password (demo and tests only)
-    roster: Path  # HUB_ROSTER: id,first_name,last_name,email of every student
+    roster: Path  # HUB_ROSTER: the class roster (instructor_grading.roster): id,first_name,last_name,email,...
     instructor: str  # HUB_INSTRUCTOR
     release: tuple[str, ...]  # HUB_RELEASE: assignments released at start ("all", or ids separated by commas)
 
@@ -76,7 +77,7 @@ class Settings:
         if unknown:
             raise ValueError(f"HUB_RELEASE names assignments that do not exist: {unknown}; choose from {available}")
         instructor = environ.get("HUB_INSTRUCTOR", "instructor")
-        _check_user_name("HUB_INSTRUCTOR", instructor)
+        check_user_name("HUB_INSTRUCTOR", instructor)
         return cls(root=root, port=port("HUB_PORT", 8000), pg_port=port("HUB_PG_PORT", 5433),
                    password=environ.get("HUB_PASSWORD", DEMO_PASSWORD),
                    roster=Path(environ.get("HUB_ROSTER", REPO / "hub" / "roster.csv")).resolve(),
@@ -109,24 +110,6 @@ class Settings:
 
 def assignments() -> list[str]:
     return sorted(p.parent.name for p in (REPO / "solutions").glob("*/*.ipynb"))
-
-
-def _check_user_name(argument: str, name: str) -> None:
-    if not name or not (name[0].isalpha() and name.islower() and all(ch.isalnum() or ch in "_-" for ch in name)):
-        raise ValueError(f"{argument} must be a lower-case system user name (letters, digits, _ and -); got {name!r}")
-
-
-def read_roster(path: Path) -> list[dict]:
-    """The roster's rows; every id becomes a system user, so it must be a valid user name."""
-    if not path.is_file():
-        raise ValueError(f"HUB_ROSTER must be a CSV file with id,first_name,last_name,email; got {str(path)!r}")
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    for number, row in enumerate(rows, start=2):
-        if set(row) != {"id", "first_name", "last_name", "email"}:
-            raise ValueError(f"HUB_ROSTER {path} must have the columns id,first_name,last_name,email; got {list(row)}")
-        _check_user_name(f"HUB_ROSTER line {number} id", row["id"])
-    return rows
 
 
 def read_secrets(settings: Settings) -> dict:
@@ -233,9 +216,9 @@ def gradebook_url(settings: Settings, known: dict) -> str:
     return settings.cluster().url("gradebook", known["gradebook_password"])
 
 
-def ensure_users(settings: Settings, roster: list[dict], log=print) -> None:
+def ensure_users(settings: Settings, roster: list[Student], log=print) -> None:
     """A system user per person (nbgrader takes the student id from the user name); homes mode 0700."""
-    for name in [settings.instructor, *(row["id"] for row in roster)]:
+    for name in [settings.instructor, *(student.id for student in roster)]:
         if subprocess.run(["id", "-u", name], capture_output=True).returncode != 0:
             _run(["useradd", "-m", "-K", "HOME_MODE=0700", "-s", "/bin/bash", name])
             log(f"created user {name}")
@@ -251,7 +234,7 @@ def run_as(user: str, command: list[str], settings: Settings, known: dict, cwd: 
     return _run([RUNUSER, "-u", user, "--", *command], env=env, cwd=str(cwd), **kwargs)
 
 
-def ensure_course(settings: Settings, known: dict, roster: list[dict], log=print) -> None:
+def ensure_course(settings: Settings, known: dict, roster: list[Student], log=print) -> None:
     """The instructor's course folder and gradebook, made once; released assignments stay released."""
     course, home = settings.course, Path(f"/home/{settings.instructor}")
     if not (course / "nbgrader_config.py").exists():
@@ -305,14 +288,14 @@ def _write_instructor_config(settings: Settings, home: Path) -> None:
     _run(["chown", "-R", f"{settings.instructor}:{settings.instructor}", str(jupyter)])
 
 
-def hub_environment(settings: Settings, roster: list[dict], known: dict) -> dict:
+def hub_environment(settings: Settings, roster: list[Student], known: dict) -> dict:
     """What ``hub/jupyterhub_config.py`` reads (besides the tokens of the secrets file); only root sees it."""
     return {"PATH": f"{settings.venv / 'bin'}:{settings.root / 'proxy' / 'node_modules' / '.bin'}:/usr/bin:/bin",
             "LANG": "C.UTF-8", "HUB_ROOT": str(settings.root), "HUB_PORT": str(settings.port),
             "HUB_DB_URL": settings.cluster().url("jupyterhub", known["hub_db_password"]),
             "HUB_GRADEBOOK_URL": gradebook_url(settings, known), "HUB_PASSWORD": settings.password,
             "HUB_INSTRUCTOR": settings.instructor, "HUB_COURSE_ID": COURSE_ID,
-            "HUB_STUDENTS": ",".join(row["id"] for row in roster)}
+            "HUB_STUDENTS": ",".join(student.id for student in roster)}
 
 
 def hub_pid(settings: Settings) -> int | None:
@@ -357,7 +340,7 @@ def start(settings: Settings, log=print) -> None:
             time.sleep(0.3)
     log(f"the course hub is up in {time.monotonic() - began:.0f} s: {settings.url}")
     log(f"  log in as {settings.instructor} (formgrader) or a student of {settings.roster.name} "
-        f"({', '.join(row['id'] for row in roster[:3])}{', ...' if len(roster) > 3 else ''}), "
+        f"({', '.join(student.id for student in roster[:3])}{', ...' if len(roster) > 3 else ''}), "
         f"password {settings.password!r}{' (the demo default: set HUB_PASSWORD)' if settings.password == DEMO_PASSWORD else ''}")
     log("  stop it with `make hub-stop` (nothing is lost)")
 

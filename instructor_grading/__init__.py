@@ -14,6 +14,10 @@ One module per job:
 - :mod:`.collect`: ``make collect``, an LMS's archive of submissions into ``submitted/``;
 - :mod:`.workers`: ``make autograde``, parallel workers and the gradebook merge;
 - :mod:`.scores`: the score table;
+- :mod:`.schedule`: due dates and the late policy (``course_schedule.toml``), nbgrader's late plugin;
+- :mod:`.roster`: the class roster, read by the gradebook import, the exports and the hub;
+- :mod:`.grades`: every student's grades, the late penalty on the whole score (gradebook + roster + schedule);
+- :mod:`.exports`: ``make grades``: grades.csv and the Canvas and Moodle files (nbgrader's export plugin);
 - :mod:`.regions`: solution and hidden-test regions, the perfect submission;
 - :mod:`.sources`: the assignment sources (MyST Markdown) to nbgrader's source notebooks;
 - :mod:`.scratch`: a throwaway course with a demo assignment to rehearse grading;

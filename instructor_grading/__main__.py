@@ -3,6 +3,8 @@
     python -m instructor_grading autograde [--jobs N] [--shard i/N] [--student ID] [--assignment ID] [--course DIR]
     python -m instructor_grading feedback [--student ID] [--assignment ID] [--course DIR]
     python -m instructor_grading collect ASSIGNMENT --archive ZIP --lms canvas|moodle [--roster CSV] [--on-time] [--course DIR]
+    python -m instructor_grading due-dates [--course DIR]
+    python -m instructor_grading roster FILE [--course DIR]
     python -m instructor_grading report [--course DIR]
 
 ``--student`` and ``--assignment`` narrow the work to one student, one
@@ -20,6 +22,8 @@ import sys
 from .collect import collect, format_report
 from .feedback import generate_feedback
 from .report import report_command
+from .roster import import_roster
+from .schedule import store_due_dates
 from .scores import format_table
 from .workers import autograde
 
@@ -44,6 +48,8 @@ def main(argv=None) -> int:
         source = "submitted/" if name == "autograde" else "autograded/"
         sub.choices[name].add_argument("--student", metavar="ID", help=f"this student only (a folder of {source})")
         sub.choices[name].add_argument("--assignment", metavar="ID", help="this assignment only")
+    sub.add_parser("due-dates", help="the due dates of course_schedule.toml into the gradebook")
+    sub.add_parser("roster", help="create or update the roster's students in the gradebook").add_argument("file")
     for command in sub.choices.values():
         command.add_argument("--course", default=".", help="course root (default: the current folder)")
     args = parser.parse_args(argv)
@@ -55,6 +61,12 @@ def main(argv=None) -> int:
             print()
             print(format_table(table, problems))
             return 2 if problems else 0
+        if args.command == "due-dates":
+            store_due_dates(args.course)
+            return 0
+        if args.command == "roster":
+            import_roster(args.course, args.file)
+            return 0
         if args.command == "collect":
             report = collect(args.course, args.assignment, args.archive, args.lms, args.roster, on_time=args.on_time)
             print(format_report(report))

@@ -35,14 +35,12 @@ is called (``Untitled.ipynb``), and the report says so. A copy marker (``ps1-1.i
 """
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shutil
-import tomllib
 import unicodedata
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -50,8 +48,11 @@ from zoneinfo import ZoneInfo
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 from traitlets import Bool, Enum, Unicode
 
+from .roster import read_roster
+from .schedule import load_schedule
+
 __all__ = ["LMS_NAMES", "LMSExtractor", "LMSCollector", "Entry", "Report", "collect", "format_report",
-           "read_roster"]
+           "roster_rows"]
 
 LMS_NAMES = ("canvas", "moodle")
 CANVAS_NAME = re.compile(r"^(?:(?P<name>.*?)_)?(?:(?P<late>LATE)_)?(?:(?P<user>\d+)|anon_(?P<anon>[^_]+))"
@@ -62,22 +63,9 @@ MOODLE_PREFIX = re.compile(r"^(?P<name>.+?)_(?P<participant>\d+)_assignsubmissio
 COPY_MARKER = re.compile(r"^(?P<stem>.+?)(?:-(?P<n>\d+)| ?\((?P<m>\d+)\))$")
 
 
-def read_roster(path: Path) -> list[dict]:
-    """The rows of a roster CSV (id,first_name,last_name,email and optionally lms_user_id, ...).
-
-    Raises:
-        ValueError: if ``path`` is not a CSV file with an ``id`` column.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"roster must be a CSV file with the columns id,first_name,last_name,email; got {str(path)!r}")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        rows = [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]  # None: extra cells
-        columns = reader.fieldnames or []
-    if "id" not in columns:
-        raise ValueError(f"roster {str(path)!r} has no id column; its columns are {columns}")
-    return rows
+def roster_rows(path: Path) -> list[dict]:
+    """The roster's students (instructor_grading.roster, the one reader) as dicts: id, first_name, ..., lms_user_id."""
+    return [asdict(student) for student in read_roster(path)]
 
 
 @dataclass
@@ -173,7 +161,7 @@ class LMSCollector(FileNameCollectorPlugin):
         extracted = Path(app._format_collect_path(app.extracted_directory))
         expected = sorted(p.name for p in Path(coursedir.format_path(
             coursedir.release_directory, ".", assignment)).glob("*.ipynb"))
-        rows = read_roster(root / self.roster)
+        rows = roster_rows(root / self.roster)
         identify = self._canvas if self.lms == "canvas" else self._moodle
         due = due_date(root, assignment)
         self._entries = {}
@@ -205,7 +193,7 @@ class LMSCollector(FileNameCollectorPlugin):
             entry.reason = f"anonymous in Canvas (anon_{match['anon']}): turn anonymous grading off and download again"
             return
         entry.who = f"Canvas user {match['user']} ({match['name'] or 'no name'})"
-        if rows and "lms_user_id" not in rows[0]:
+        if rows and not any(r["lms_user_id"] for r in rows):
             entry.reason = f"{entry.who}: the roster has no lms_user_id column (Canvas's user id)"
             return
         ids = [r["id"] for r in rows if r.get("lms_user_id") == match["user"]]
@@ -284,14 +272,7 @@ class LMSCollector(FileNameCollectorPlugin):
 
 def due_date(course: Path, assignment: str) -> datetime | None:
     """The assignment's due date in ``course_schedule.toml`` (UTC), or None."""
-    # (contract 3: instructor_grading.schedule.load_schedule reads the same table)
-    path = Path(course) / "course_schedule.toml"
-    if not path.is_file():
-        return None
-    due = tomllib.loads(path.read_text(encoding="utf-8")).get("due", {}).get(assignment)
-    if not isinstance(due, datetime):
-        return None
-    return (due if due.tzinfo else due.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return load_schedule(course).due.get(assignment)
 
 
 def _parse_time(text: str) -> datetime | None:
@@ -360,8 +341,8 @@ def collect(course, assignment: str, archive, lms: str, roster=None, *, on_time:
     if not assignment or not list(released.glob("*.ipynb")):
         raise ValueError(f"assignment must have its released notebooks in {str(released)!r}; got {assignment!r}")
     roster = course / LMSCollector(parent=app).roster  # as configured, relative to the course root
-    rows = read_roster(roster)
-    if lms == "canvas" and rows and "lms_user_id" not in rows[0]:
+    rows = roster_rows(roster)
+    if lms == "canvas" and rows and not any(r["lms_user_id"] for r in rows):
         raise ValueError(f"roster {str(roster)!r} needs an lms_user_id column (Canvas's user id of each student) "
                          "to collect from Canvas")
     folder = Path(app._format_collect_path(app.archive_directory))

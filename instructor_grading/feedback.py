@@ -14,7 +14,11 @@ only the ``.html`` file to the student, so that page stands alone:
   forbids every request to another file or host, so a student's output that
   points elsewhere loads nothing either;
 - a table of the points of every graded cell opens the page, each test
-  marked passed or failed in words, not by colour alone.
+  marked passed or failed in words, not by colour alone;
+- a late submission says when it was due, when it came and how late, and
+  the penalty: the course's policy applied to the whole score as it is now
+  (autograded + manual + extra credit), by the same function as the exports
+  (:func:`.grades.lateness`); an on-time one gives its due date only.
 
 The hidden tests stay out of it on every route: ``nbgrader_config.py`` adds
 nbgrader's ``ClearHiddenTests`` to ``GenerateFeedback.preprocessors``, which
@@ -184,7 +188,14 @@ class FeedbackExporter(HTMLExporter):
     def _preprocess(self, nb, resources):
         nb, resources = super()._preprocess(nb, resources)  # nbgrader's GetGrades among them
         _mark_waiting_for_grader(nb, resources.get("nbgrader", {}))
+        _late_on_whole_score(resources.get("nbgrader", {}), self._course_root())
         return nb, resources
+
+    def _course_root(self) -> Path:
+        """The course nbgrader runs in (where course_schedule.toml is)."""
+        from nbgrader.coursedir import CourseDirectory
+
+        return Path((getattr(self.parent, "coursedir", None) or CourseDirectory(config=self.config)).root)
 
     def _init_resources(self, resources):
         resources = super()._init_resources(resources)
@@ -208,6 +219,55 @@ def _mark_waiting_for_grader(nb, info: dict) -> None:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade_id") in waiting and "score" in meta:
             meta["score"] = None
+
+
+def _late_on_whole_score(info: dict, course: Path) -> None:
+    """The late penalty on the notebook's whole score now (manual grades and extra credit in), for the page.
+
+    nbgrader's ``GetGrades`` gave the penalty it stored at autograde time, from
+    the autograded score alone; this puts the course's (:mod:`.grades`) in its
+    place, and ``info["late"]``: the due date, the submission time, how late.
+    """
+    if not {"db_url", "notebook", "assignment", "student"} <= info.keys():
+        return
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .grades import lateness
+    from .schedule import load_schedule, penalty_percent
+
+    schedule = load_schedule(course)
+    with Gradebook(info["db_url"]) as gradebook:
+        try:
+            notebook = gradebook.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+        except MissingEntry:
+            return
+        whole = float(notebook.score)
+        due, submitted_at, late = lateness(notebook.assignment, whole, schedule)
+    info.update(score=whole - late.penalty, late_penalty=late.penalty)
+    if due is None:
+        return
+    policy = f"{schedule.percent_per_day:g} % of the whole score per day or part of a day late"
+    if schedule.zero_after_days is not None:
+        policy += f", and a score of 0 when more than {schedule.zero_after_days} days late"
+    info["late"] = {"due": _when(due), "submitted": _when(submitted_at) if submitted_at else "",
+                    "late_by": _duration(submitted_at - due) if late.days else "", "days": late.days,
+                    "percent": penalty_percent(late.days, schedule), "whole_score": whole,
+                    "penalty": late.penalty, "policy": policy}
+
+
+def _when(moment) -> str:
+    """``Friday 15 January 2027, 17:00 UTC`` (seconds only when there are some)."""
+    clock = f"{moment:%H:%M:%S}" if moment.second or moment.microsecond else f"{moment:%H:%M}"
+    return f"{moment:%A} {moment.day} {moment:%B %Y}, {clock} UTC"
+
+
+def _duration(span) -> str:
+    """``2 days 12 hours``, ``1 hour``, ``3 minutes 20 seconds``: the two largest units of ``span``."""
+    seconds = int(span.total_seconds())
+    units = [("day", seconds // 86400), ("hour", seconds % 86400 // 3600), ("minute", seconds % 3600 // 60),
+             ("second", seconds % 60)]
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for unit, n in units if n]
+    return " ".join(parts[:2]) or "less than a second"
 
 
 @functools.cache

@@ -37,8 +37,9 @@ class Record:
                   for t in self.timeouts]
         if self.kernel != "ok":
             notes.append(f"{self.notebook}: the kernel {self.kernel}; later cells scored 0")
-        notes += [f"{self.notebook}: task {f['task']} uses {f['name']} ({f['reason']}): the task scores 0"
-                  for f in self.forbidden]
+        # a forbidden reference (a required method that is missing, cell -1, is the checks' message to the student)
+        notes += [f"{self.notebook}: task {f['task']} scores 0: cell {f['cell']}: {f['reason']}" if f["task"]
+                  else f"{self.notebook}: {f['reason']}" for f in self.forbidden if f["cell"] is None or f["cell"] >= 0]
         notes += [f"{self.notebook}: the sandbox refused cell {r['cell']}: {r['error']}" for r in self.sandbox_refusals]
         return notes
 

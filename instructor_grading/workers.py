@@ -51,6 +51,7 @@ import nbformat
 from .config import course_config
 from .preflight import Problem, expected_notebooks, preflight
 from .record import SUFFIX, Record
+from .schedule import SCHEDULE_FILE
 from .scores import scores
 
 __all__ = ["autograde", "check_selection", "graded_in", "parse_shard", "gradebook_url"]
@@ -138,8 +139,9 @@ def _worker_course(course: Path, gradebook: Path | None) -> Path:
         if gradebook is not None:
             shutil.copy2(gradebook, work / "gradebook.db")
         source = course_config(course).CourseDirectory.get("source_directory", "source")
-        if (course / source).is_dir():
-            (work / source).symlink_to((course / source).resolve())
+        for part in (source, SCHEDULE_FILE):  # the sources, and the late policy nbgrader's late plugin reads
+            if (course / part).exists():
+                (work / part).symlink_to((course / part).resolve())
         _WORKER["dir"] = work
     return _WORKER["dir"]
 

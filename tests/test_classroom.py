@@ -151,7 +151,7 @@ def test_each_problem_student_is_named_and_recorded(classroom):
     by_role = {p.role: s for s, p in classroom.students.items()}
     problems = [line for line in run.stdout.split("Problems:", 1)[-1].splitlines() if line.startswith("  student")]
     reasons = {"corrupt": "not valid JSON", "timeout": "ran out of time", "kernel_death": "the kernel died",
-               "forbidden": "uses statsmodels", "sandbox_refusal": "the sandbox refused"}
+               "forbidden": "statsmodels", "sandbox_refusal": "the sandbox refused"}
     assert set(reasons) == set(PROBLEM_ROLES)
     for role, reason in reasons.items():
         assert any(repr(by_role[role]) in line and reason in line for line in problems), (role, run.stdout)

@@ -256,20 +256,37 @@ CANVAS_EXAMPLE = EXAMPLES / "mle-pytorch-ps1_closed_form_submissions.zip"
 MOODLE_EXAMPLE = EXAMPLES / "mle-pytorch-ps2_gradient_ascent-42.zip"
 
 
+def example_notebooks(assignment: str) -> dict[str, bytes]:
+    """The example class's notebooks: the release untouched, solved, and solved but for its last answer."""
+    from nbgrader import utils
+
+    from instructor_grading.regions import solved_release
+
+    release = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", 4)
+    solved = solved_release(release, nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", 4))
+    partial = nbformat.reads(nbformat.writes(solved), 4)
+    last = max(i for i, cell in enumerate(partial.cells) if utils.is_solution(cell) and cell.cell_type == "code")
+    partial.cells[last].source = release.cells[last].source
+    return {name: nbformat.writes(nb).encode() for name, nb in
+            {"release": release, "solved": solved, "partial": partial}.items()}
+
+
 def example_archives() -> None:
     ps1, ps2 = "ps1_closed_form", "ps2_gradient_ascent"
-    release = {a: (ROOT / "exercises" / a / f"{a}.ipynb").read_bytes() for a in (ps1, ps2)}
+    one, two = example_notebooks(ps1), example_notebooks(ps2)
     made = datetime(2027, 1, 29, 9, 15, 0)  # Canvas dates every entry when it makes the zip
-    archive(CANVAS_EXAMPLE, {name: (release[ps1], made) for name in [
-        f"lovelaceada_1001_7301_{ps1}.ipynb", f"gausscarl_LATE_1002_7302_{ps1}.ipynb",
-        f"gausscarl_LATE_1002_7388_{ps1}-1.ipynb", "noetheremmy_1003_7304_Untitled.ipynb"]})
+    archive(CANVAS_EXAMPLE, {name: (data, made) for name, data in [
+        (f"lovelaceada_1001_7301_{ps1}.ipynb", one["solved"]),
+        (f"gausscarl_LATE_1002_7302_{ps1}.ipynb", one["release"]),
+        (f"gausscarl_LATE_1002_7388_{ps1}-1.ipynb", one["partial"]),
+        ("noetheremmy_1003_7304_Untitled.ipynb", one["solved"])]})
     downloaded = datetime(2027, 2, 12, 8, 0, 0)  # so does Moodle (4.1 on), when it is downloaded
     archive(MOODLE_EXAMPLE, {name: (data, downloaded) for name, data in [
-        (f"Ada Lovelace_120001_assignsubmission_file/{ps2}.ipynb", release[ps2]),
-        (f"Carl Gauss_120002_assignsubmission_file/{ps2}.ipynb", release[ps2]),
+        (f"Ada Lovelace_120001_assignsubmission_file/{ps2}.ipynb", two["solved"]),
+        (f"Carl Gauss_120002_assignsubmission_file/{ps2}.ipynb", two["partial"]),
         ("Carl Gauss_120002_assignsubmission_onlinetext/onlinetext.html", b"<p>My answers are in the notebook.</p>"),
-        (f"Emmy Noether_120003_assignsubmission_file/{ps2} (1).ipynb", release[ps2]),
-        (f"Grace Hopper_120004_assignsubmission_file/{ps2}.ipynb", release[ps2])]})
+        (f"Emmy Noether_120003_assignsubmission_file/{ps2} (1).ipynb", two["solved"]),
+        (f"Grace Hopper_120004_assignsubmission_file/{ps2}.ipynb", two["release"])]})
 
 
 if __name__ == "__main__":
