@@ -7,10 +7,12 @@ computed here independently (numpy.corrcoef for discrimination).
 """
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
 import warnings
+from datetime import datetime, timedelta
 from html import unescape
 from pathlib import Path
 
@@ -46,6 +48,10 @@ RECORDS = {
                            "reason": "the task asks you to use backward; the answers never do"}]}),
 }
 SECONDS = {"s1": 3.0, "s2": 41.5, "s3": 2.0, "s4": 30.25, MALLORY: 4.0}
+DUE = datetime(2027, 1, 15, 17)  # UTC, as nbgrader keeps it
+# s3 is 1.5 days late: 2 days, 20 % of the whole score; MALLORY at the due date: on time
+SUBMITTED = {"s3": DUE + timedelta(days=1.5), MALLORY: DUE}
+SCHEDULE = "[late_policy]\npercent_per_day = 10\nzero_after_days = 5\n[due]\nhw = 2027-01-15T17:00:00Z\n"
 # Beyond the graded: a valid submission nbgrader never graded, a corrupt one, a notebook outside any folder.
 EXPECTED_PROBLEMS = {("s1", SANDBOX), ("s2", KERNEL_DIED), ("s2", GRADER_ERROR), ("s4", TIMEOUT), (MALLORY, FORBIDDEN),
                      ("s6", NOT_GRADED), ("s7", PREFLIGHT)}
@@ -71,7 +77,7 @@ def make_course(root: Path, db_url: str | None = None) -> Path:
             gb.add_grade_cell(name, ASSIGNMENT, ASSIGNMENT, max_score=points, cell_type=cell_type)
         for student, scores in SCORES.items():
             gb.add_student(student)
-            gb.add_submission(ASSIGNMENT, student)
+            gb.add_submission(ASSIGNMENT, student, timestamp=SUBMITTED.get(student, DUE - timedelta(hours=5)))
             for (name, _, cell_type), score in zip(CELLS, scores):
                 grade = gb.find_grade(name, ASSIGNMENT, ASSIGNMENT, student)
                 if cell_type == "markdown":
@@ -92,6 +98,7 @@ def make_course(root: Path, db_url: str | None = None) -> Path:
         folder = root / "autograded" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         Record(student, ASSIGNMENT, ASSIGNMENT, seconds=SECONDS[student], checks=checks, **extra).write(folder)
+    (root / "course_schedule.toml").write_text(SCHEDULE)
     (root / "roster.csv").write_text("id,first_name,last_name,email\n" + "".join(
         f"{s},A,B,{i}@example.org\n" for i, s in enumerate(["s1", "s2", "s3", "s4", "s6", "s7", "s8", "nat"])))
     return root
@@ -114,6 +121,7 @@ def column(name: str, students=SCORES) -> list:
 
 
 def totals() -> dict:
+    """Every student's gradebook total (no late penalty)."""
     return {s: sum(x or 0 for x in scores) for s, scores in SCORES.items()}
 
 
@@ -148,8 +156,14 @@ def test_means_and_shares_of_full_partial_and_no_points(hand_report):
     essay = cells["essay"]  # 2, 1, 0 out of 2; two wait for a grader
     assert (essay.graded, essay.waiting, essay.mean) == (3, 2, pytest.approx(1.0))
     assert (essay.full, essay.partial, essay.none) == (pytest.approx(1 / 3),) * 3
-    assert hand_report.totals == totals()
+    assert hand_report.totals == pytest.approx({**totals(), "s3": totals()["s3"] * 0.8})  # s3: 2 days late, 20 %
     assert hand_report.max_score == 8 and hand_report.roster == 9  # roster.csv and the gradebook's students
+
+
+def test_late_submissions_with_their_days_and_penalty(hand_report):
+    assert [(g.student, g.days_late, g.raw_score, g.penalty, g.score) for g in hand_report.late] == \
+        [("s3", 2, 6.0, pytest.approx(1.2), pytest.approx(4.8))]
+    assert hand_report.late_policy.startswith("Due 2027-01-15 17:00 UTC. Late work loses 10 % of its whole score")
 
 
 def test_failure_messages_are_counted_per_check_with_the_numbers_masked(hand_report):
@@ -200,7 +214,7 @@ def test_the_command_writes_the_pages_and_says_where_and_how_long(hand_course):
     index, page = reports / "index.html", reports / f"{ASSIGNMENT}.html"
     assert f'href="{ASSIGNMENT}.html"' in index.read_text()
     text = " ".join(page_text(index).split())
-    assert "hw 5 9 5.6 6 8 6" in text  # submitted, in the roster, mean, median, out of, students with problems
+    assert "hw 5 9 5.36 5 8 6" in text  # submitted, in the roster, mean, median, out of, students with problems
     html = page.read_text()
     assert SCRIPT not in html and "&lt;script&gt;" in html  # a check's message is text, not markup
     assert "<em>" not in html and "&lt;em&gt;mallory" in html
@@ -208,6 +222,7 @@ def test_the_command_writes_the_pages_and_says_where_and_how_long(hand_course):
     for student, reason in EXPECTED_PROBLEMS:
         assert re.search(rf"{re.escape(student)}\s+\S+\s+{reason}", text), (student, reason)
     assert "n/a: every student has the same score on this cell (3)" in text
+    assert re.search(r"s3\s+2027-01-17 05:00\s+2\s+6\s+1\.2\s+4\.8", text)  # the late submission
 
 
 def test_a_course_without_gradebook_is_named(tmp_path):
@@ -301,14 +316,24 @@ def test_every_problem_student_of_the_class_is_listed_with_the_reason(classroom,
             assert re.search(rf"{student}\s+\S+\s+{reason}", text), (a.name, student, reason)
 
 
+def days_late(submitted_at: datetime, due: datetime) -> int:
+    """Contract 3: a part of a day counts as a day."""
+    return max(0, math.ceil((submitted_at - due) / timedelta(days=1)))
+
+
 @pytest.mark.slow
-def test_the_class_report_counts_and_scores(classroom, class_pages):
+def test_the_class_report_counts_scores_and_late_work(classroom, class_pages):
     report, folder = class_pages
     for a in report.assignments:
         graded = {s: p.expected[a.name] for s, p in classroom.students.items() if p.expected[a.name] is not None}
+        late = {s: days_late(classroom.students[s].submitted_at[a.name], classroom.due[a.name]) for s in graded}
         assert a.submitted == len(graded) >= 20
         assert a.roster == len(classroom.students)  # the non-submitter too
-        assert a.totals == pytest.approx(graded)  # the autograded points; the written answers wait for a grader
+        # the autograded points (the written answers wait for a grader), less 10 % a day, all of it after 5 days
+        assert a.totals == pytest.approx({s: 0.0 if late[s] > 5 else points * (1 - late[s] / 10)
+                                          for s, points in graded.items()})
+        assert [(g.student, g.days_late) for g in a.late] == sorted(((s, d) for s, d in late.items() if d),
+                                                                    key=lambda sd: (-sd[1], sd[0]))
         assert {t.student for t in a.timings} == set(graded) and all(t.seconds > 0 for t in a.timings)
     index = " ".join(page_text(folder / "index.html").split())
     for a in report.assignments:

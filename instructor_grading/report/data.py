@@ -17,7 +17,6 @@ records, so that they can be checked by hand.
 """
 from __future__ import annotations
 
-import csv
 import re
 import statistics
 from collections import defaultdict
@@ -26,8 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..grades import class_grades
 from ..preflight import Problem, expected_notebooks, preflight
 from ..record import SUFFIX, Record
+from ..schedule import load_schedule
 
 __all__ = ["CellStats", "MessageCount", "CheckFailures", "StudentProblem", "Timing", "AssignmentReport",
            "ClassReport", "discrimination", "cell_statistics", "message_pattern", "check_failures",
@@ -102,14 +103,14 @@ class Timing:
 class AssignmentReport:
     name: str
     max_score: float
-    roster: int  # students in the roster (roster.csv and the gradebook)
-    totals: dict[str, float]  # student -> total score, for every graded submission
-    totals_are_late_adjusted: bool
+    roster: int  # students of the roster and the gradebook
+    totals: dict[str, float]  # student -> total score after the late penalty, for every graded submission
     cells: list[CellStats]
     failures: list[CheckFailures]
     problems: list[StudentProblem]
     timings: list[Timing]  # slowest first
-    late: list | None = None  # filled from the late policy (see late_submissions)
+    late: list  # grades.Grade of every late submission, the latest first
+    late_policy: str  # the due date and the policy, in words
     similar: list | None = None  # filled from the similarity check (see similar_submissions)
 
     @property
@@ -254,8 +255,8 @@ def record_problems(record: Record) -> list[StudentProblem]:
 
 # --------------------------------------------------------------------------- reading the course
 
-def _read_gradebook(db_url: str, course_id: str) -> tuple[dict[str, tuple[list, dict]], set[str]]:
-    """``({assignment: (cells, scores)}, every student in the gradebook)``.
+def _read_gradebook(db_url: str, course_id: str) -> dict[str, tuple[list, dict]]:
+    """``{assignment: (cells, scores)}`` of every assignment in the gradebook.
 
     ``cells``: ``(notebook, grade_id, max_score)`` of every graded cell;
     ``scores``: student -> ``{(notebook, grade_id): score}`` for every
@@ -267,7 +268,6 @@ def _read_gradebook(db_url: str, course_id: str) -> tuple[dict[str, tuple[list, 
 
     assignments = {}
     with Gradebook(db_url, course_id) as gb:
-        students = {s.id for s in gb.students}
         for assignment in gb.assignments:
             cells = sorted((nb.name, cell.name, float(cell.max_score or 0.0))
                            for nb in assignment.notebooks for cell in nb.grade_cells + nb.task_cells)
@@ -286,7 +286,7 @@ def _read_gradebook(db_url: str, course_id: str) -> tuple[dict[str, tuple[list, 
                 base = manual if manual is not None else auto
                 scores[student][(notebook, grade_id)] = None if base is None else base + (extra or 0.0)
             assignments[assignment.name] = (cells, scores)
-    return assignments, students
+    return assignments
 
 
 def _cell_order(course: Path, assignment: str, cells: list) -> list:
@@ -328,15 +328,6 @@ def _records(course: Path, assignment: str) -> list[Record]:
     return records
 
 
-def _roster(course: Path) -> set[str]:
-    """The ids in ``<course>/roster.csv`` (contract 2), or none when there is no roster file."""
-    path = course / "roster.csv"
-    if not path.is_file():
-        return set()
-    with path.open(newline="", encoding="utf-8") as handle:
-        return {row["id"].strip() for row in csv.DictReader(handle) if (row.get("id") or "").strip()}
-
-
 def _listed(problem: Problem) -> StudentProblem:
     """A preflight problem as the page lists it: the file relative to the submission's folder when inside one."""
     prefix = f"submitted/{problem.student}/{problem.assignment}/"
@@ -347,23 +338,16 @@ def _listed(problem: Problem) -> StudentProblem:
 
 # --------------------------------------------------------------------------- seams with the other modules
 
-def total_scores(course: Path, raw: dict[str, dict[str, float]]) -> tuple[dict[str, dict[str, float]], bool]:
-    """SEAM (contract 3, instructor_grading.grades.class_grades): every submission's total score.
-
-    ``raw``: assignment -> student -> the gradebook's total. Returns the totals
-    and whether they are late-adjusted. Until the grades module is merged,
-    these are the gradebook's raw totals.
-    """
-    return raw, False
-
-
-def late_submissions(course: Path, assignment: str) -> list | None:
-    """SEAM (contract 3, instructor_grading.schedule / grades): the late submissions of ``assignment``.
-
-    None until the grades module is merged (the page then says the late
-    policy is not read yet).
-    """
-    return None
+def _late_policy(schedule, assignment: str) -> str:
+    """The due date and the late policy of ``assignment``, in words."""
+    due = schedule.due.get(assignment)
+    if due is None:
+        return "This assignment has no due date in course_schedule.toml: nothing is late."
+    policy = f"Due {due:%Y-%m-%d %H:%M} UTC. Late work loses {schedule.percent_per_day:g} % of its whole score per day"
+    policy += " or part of a day"
+    if schedule.zero_after_days is not None:
+        policy += f", and all of it when more than {schedule.zero_after_days} days late"
+    return policy + " (course_schedule.toml)."
 
 
 def similar_submissions(course: Path, assignment: str) -> list | None:
@@ -388,15 +372,14 @@ def class_report(course: Path | str) -> ClassReport:
     if sqlite is not None and not sqlite.is_file():  # nbgrader would make an empty one
         raise ValueError(f"course {str(course)!r} has no gradebook {str(sqlite)!r}; run `make assignments` first")
     try:
-        gradebook, gradebook_students = _read_gradebook(db_url, course_id)
+        gradebook = _read_gradebook(db_url, course_id)
     except sa_exc.SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise ValueError(f"cannot open the gradebook {_shown(db_url)}: {reason}") from None
     submissions, problems = preflight(course, expected_notebooks(db_url, course_id=course_id))
-    roster = _roster(course) | gradebook_students
-    raw = {name: {student: sum(s or 0.0 for s in by_cell.values()) for student, by_cell in scores.items()}
-           for name, (_, scores) in gradebook.items()}
-    totals, adjusted = total_scores(course, raw)
+    grades = class_grades(course)  # every student of the roster and the gradebook, the late penalty applied
+    schedule = load_schedule(course)
+    roster = {g.student for g in grades}
 
     reports = []
     for name, (cells, scores) in gradebook.items():
@@ -417,10 +400,12 @@ def class_report(course: Path | str) -> ClassReport:
         found.sort(key=lambda p: (p.student, REASONS.index(p.reason), p.file))
         timings = sorted((Timing(r.student, r.notebook, r.seconds) for r in records),
                          key=lambda t: (-t.seconds, t.student))
+        submitted = [g for g in grades if g.assignment == name and g.submitted]
+        late = sorted((g for g in submitted if g.days_late > 0), key=lambda g: (-g.days_late, g.student))
         reports.append(AssignmentReport(
-            name=name, max_score=sum(c[2] for c in cells), roster=len(roster), totals=totals.get(name, {}),
-            totals_are_late_adjusted=adjusted, cells=cell_statistics(cells, scores),
+            name=name, max_score=sum(c[2] for c in cells), roster=len(roster),
+            totals={g.student: g.score for g in submitted}, cells=cell_statistics(cells, scores),
             failures=check_failures(records, [(nb, gid) for nb, gid, _ in cells]), problems=found, timings=timings,
-            late=late_submissions(course, name), similar=similar_submissions(course, name)))
+            late=late, late_policy=_late_policy(schedule, name), similar=similar_submissions(course, name)))
     stray = sorted((_listed(p) for p in problems if p.assignment not in gradebook), key=lambda p: (p.student, p.file))
     return ClassReport(course, reports, stray)

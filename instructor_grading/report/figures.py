@@ -74,10 +74,9 @@ def _draw(folder: Path, stem: str, size: tuple[float, float], draw, alt: str) ->
                   round(size[0] * PX_PER_INCH), round(size[1] * PX_PER_INCH))
 
 
-def score_histogram(totals: list[float], max_score: float, folder: Path, stem: str, *,
-                    late_adjusted: bool) -> Figure:
-    """Histogram of the total scores, with the median marked."""
-    what = "late-adjusted total scores" if late_adjusted else "total scores"
+def score_histogram(totals: list[float], max_score: float, folder: Path, stem: str) -> Figure:
+    """Histogram of the total scores (after the late penalty), with the median marked."""
+    what = "total scores"
     if not totals:
         alt = f"Histogram of {what} out of {_number(max_score)}: no submission is graded yet"
     else:

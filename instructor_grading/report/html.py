@@ -65,7 +65,7 @@ def write_report(report: ClassReport, folder: Path) -> Path:
     for a in report.assignments:
         drawn = {
             "scores": figures.score_histogram(list(a.totals.values()), a.max_score, folder / "figures",
-                                              f"{a.name}-scores", late_adjusted=a.totals_are_late_adjusted),
+                                              f"{a.name}-scores"),
             "cells": figures.cell_outcomes(a.cells, folder / "figures", f"{a.name}-cells"),
             "times": figures.grading_times(a.timings, folder / "figures", f"{a.name}-times"),
         }
@@ -75,8 +75,7 @@ def write_report(report: ClassReport, folder: Path) -> Path:
             multiple_notebooks=len({c.notebook for c in a.cells}) > 1,
             top_messages=TOP_MESSAGES, slowest=SLOWEST, listed=LISTED, **common)
         (folder / f"{a.name}.html").write_text(page, encoding="utf-8")
-    adjusted = any(a.totals_are_late_adjusted for a in report.assignments)
     index = folder / "index.html"
-    index.write_text(env.get_template("index.html.j2").render(report=report, adjusted=adjusted, **common),
+    index.write_text(env.get_template("index.html.j2").render(report=report, **common),
                      encoding="utf-8")
     return index
