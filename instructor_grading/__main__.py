@@ -2,6 +2,7 @@
 
     python -m instructor_grading autograde [--jobs N] [--shard i/N] [--course DIR]
     python -m instructor_grading feedback [--course DIR]
+    python -m instructor_grading similarity [--course DIR] [--assignment ID]
 
 Exit status: 0 when everything was graded, 2 when some submission has a
 named problem (listed under the table), 1 on a usage error.
@@ -13,6 +14,7 @@ import sys
 
 from .feedback import generate_feedback
 from .scores import format_table
+from .similarity import similarity_report
 from .workers import autograde
 
 
@@ -25,6 +27,8 @@ def main(argv=None) -> int:
     grade.add_argument("--shard", metavar="i/N", help="grade every N-th student only, starting at the i-th "
                        "(N machines, one PostgreSQL gradebook); the table then shows these students only")
     sub.add_parser("feedback", help="feedback/ HTML without hidden tests")
+    sub.add_parser("similarity", help="pairs of students with nearly identical answers, ranked").add_argument(
+        "--assignment", help="one assignment (default: every released one)")
     for command in sub.choices.values():
         command.add_argument("--course", default=".", help="course root (default: the current folder)")
     args = parser.parse_args(argv)
@@ -34,6 +38,9 @@ def main(argv=None) -> int:
             print()
             print(format_table(table, problems))
             return 2 if problems else 0
+        if args.command == "similarity":
+            print(similarity_report(args.course, args.assignment))
+            return 0
         return 2 if generate_feedback(args.course) else 0
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
