@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import glob
 import hashlib
 import io
@@ -109,6 +110,11 @@ def _bound_names(tree: ast.AST) -> set[str]:
     return names
 
 
+_NAME_FIELDS = {ast.FunctionDef: "name", ast.AsyncFunctionDef: "name", ast.ClassDef: "name", ast.arg: "arg",
+                ast.Name: "id", ast.keyword: "arg", ast.ExceptHandler: "name", ast.MatchAs: "name",
+                ast.MatchStar: "name", ast.MatchMapping: "rest"}  # not ast.alias: imported names stay
+
+
 class _Normaliser(ast.NodeTransformer):
     """Drops bare strings, sorts keyword arguments and renames the bound names, in source order."""
 
@@ -121,10 +127,10 @@ class _Normaliser(ast.NodeTransformer):
         return self.names.setdefault(name, f"v{len(self.names)}")
 
     def generic_visit(self, node):
-        for attribute in ("name", "arg", "id", "rest"):  # the name fields, before the children
-            if isinstance(getattr(node, attribute, None), str) and not isinstance(node, ast.alias):
-                setattr(node, attribute, self.rename(getattr(node, attribute)))
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
+        attribute = _NAME_FIELDS.get(type(node))
+        if attribute:  # the node's own name, before its children's
+            setattr(node, attribute, self.rename(getattr(node, attribute)))
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
             node.names = [self.rename(n) for n in node.names]
         node = super().generic_visit(node)
         if isinstance(node, ast.Call):
@@ -185,11 +191,11 @@ def code_tokens(source: str, stub: str = "") -> list[str]:
     """The normalised tokens of a code answer; ``stub``: the release's code of the cell (its names numbered first)."""
     try:
         tree = ast.parse(source)
-        tree = _Normaliser(_bound_names(tree), _numbering(stub)).visit(tree)
+        tree = _Normaliser(_bound_names(tree), dict(_numbering(stub))).visit(tree)
         return [_text(t) for t in _raw_tokens(ast.unparse(tree))]
     except (SyntaxError, ValueError, RecursionError):  # not Python (an error, an IPython magic), or nested too deep
         pass
-    tokens, names = _raw_tokens(source), _numbering(stub)
+    tokens, names = _raw_tokens(source), dict(_numbering(stub))
     bound = _bound_by_tokens(tokens)
     out, previous = [], ""
     for token in tokens:
@@ -201,15 +207,16 @@ def code_tokens(source: str, stub: str = "") -> list[str]:
     return out
 
 
-def _numbering(stub: str) -> dict[str, str]:
+@functools.lru_cache(maxsize=256)  # one stub per answer cell of the class
+def _numbering(stub: str) -> tuple[tuple[str, str], ...]:
     """The placeholders of the names the stub binds, in the stub's order."""
     names: dict[str, str] = {}
     try:
         tree = ast.parse(stub)
         _Normaliser(_bound_names(tree), names).visit(tree)
     except (SyntaxError, ValueError, RecursionError):
-        return {}
-    return names
+        return ()
+    return tuple(names.items())
 
 
 def words(source: str) -> list[str]:
