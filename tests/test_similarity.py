@@ -400,7 +400,7 @@ def test_different_algorithms_share_few_fingerprints():
     prints = {way: fingerprints(code_tokens(stubs.replace(STUB, body), stubs), K_CODE) - fingerprints(
         code_tokens(stubs, stubs), K_CODE) for way, body in NEWTON.items()}
     for a, b in combinations(prints, 2):
-        assert len(prints[a] & prints[b]) <= 0.1 * min(len(prints[a]), len(prints[b])), (a, b)
+        assert len(prints[a] & prints[b]) < THRESHOLD / 2 * min(len(prints[a]), len(prints[b])), (a, b)
 
 
 # ------------------------------------------------------------------ a class
