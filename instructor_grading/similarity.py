@@ -95,7 +95,7 @@ class Pair:
     """Two students of one assignment with their answers that share rare fingerprints, in notebook order."""
 
     assignment: str
-    students: tuple[str, str]
+    students: tuple[str, str]  # in alphabetical order (who copied whom is for the instructor to judge)
     score: float  # in [0, 1]
     cells: list[tuple[str, str, str]] = field(default_factory=list)  # (grade_id, answer of students[0], of students[1])
 

@@ -428,7 +428,7 @@ def test_the_release_stub_does_not_count_even_when_every_student_keeps_it(releas
     assert not pairs or pairs[0].score < 0.1, [(p.students, p.score, [c[0] for c in p.cells]) for p in pairs]
 
 
-def test_students_who_left_the_stubs_or_wrote_too_little_are_not_scored(release, small_class, tmp_path):
+def test_students_who_left_the_stubs_or_wrote_too_little_are_not_scored(release, tmp_path):
     one_answer = {"poisson_loglik": honest_answers(release, HONEST["hon1"], "")["poisson_loglik"]}
     course = new_class(release, tmp_path, {"stub1": {}, "stub2": {}, "stub3": {},
                                            "short1": one_answer, "short2": one_answer,
