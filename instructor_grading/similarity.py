@@ -368,8 +368,11 @@ def similar_pairs(course: Path | str, assignment: str, *, threshold: float = THR
 
 def similarity_report(course: Path | str = ".", assignment: str | None = None, *, threshold: float = THRESHOLD) -> str:
     """The ranked pairs at or above ``threshold`` of ``assignment`` (default: every released one), as text."""
+    names = [assignment] if assignment else released_assignments(course)
+    if not names:
+        raise ValueError(f"course {str(course)!r} has no released assignment (nbgrader's release directory is empty)")
     lines = []
-    for name in [assignment] if assignment else released_assignments(course):
+    for name in names:
         pairs = similar_pairs(course, name, threshold=threshold)
         lines.append(f"{name}: {len(pairs)} pair(s) scored {threshold:g} or more (1 = identical after normalising)")
         lines += [f"  {p.score:.2f}  {p.students[0]}  {p.students[1]}  cells: {', '.join(c[0] for c in p.cells)}"
