@@ -15,10 +15,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # One thread: the tensors here are small, and parallel grading workers must not oversubscribe the cores.
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help install axe book pdf poppler test test-fast assignments autograde feedback grades lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
+.PHONY: help install axe book pdf poppler test test-fast assignments autograde feedback grades collect lab bench chromium sandbox hub-deps hub hub-stop gradebook-backup clean
 
 help:
-	@echo "make book | pdf | test | assignments | autograde [JOBS=n] [SHARD=i/N] | feedback | grades | lab | bench | clean"
+	@echo "make book | pdf | test | assignments | autograde [JOBS=n] [SHARD=i/N] [STUDENT=id] [ASSIGNMENT=id] | feedback [STUDENT=id] [ASSIGNMENT=id] | grades | lab | bench | clean"
+	@echo "make collect ASSIGNMENT=<id> ARCHIVE=<file.zip> LMS=canvas|moodle [ROSTER=hub/roster.csv] [ON_TIME=1]"
 	@echo "make hub | hub-stop | gradebook-backup   (the course on JupyterHub on this machine; needs root)"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
@@ -76,12 +77,20 @@ assignments: $(STAMP)
 	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
 	done
 
+# An LMS's "download all submissions" zip -> submitted/<student>/<assignment>/ (nbgrader zip_collect with
+# the course's plugins, instructor_grading/collect.py). ON_TIME=1: every file was handed in by the due date.
+collect: $(STAMP)
+	$(BIN)/python -m instructor_grading collect "$(ASSIGNMENT)" --archive "$(ARCHIVE)" --lms "$(LMS)"$(if $(ROSTER), --roster "$(ROSTER)")$(if $(ON_TIME), --on-time)
+
+# STUDENT=id and ASSIGNMENT=id narrow autograde and feedback to one student, one assignment or both.
+SELECTION = $(if $(STUDENT), --student $(STUDENT))$(if $(ASSIGNMENT), --assignment $(ASSIGNMENT))
+
 # JOBS=n workers; SHARD=i/N grades every N-th student only (N machines, one PostgreSQL gradebook)
 autograde: $(STAMP) sandbox
-	$(BIN)/python -m instructor_grading autograde --jobs $(JOBS)$(if $(SHARD), --shard $(SHARD))
+	$(BIN)/python -m instructor_grading autograde --jobs $(JOBS)$(if $(SHARD), --shard $(SHARD))$(SELECTION)
 
 feedback: $(STAMP)
-	$(BIN)/python -m instructor_grading feedback
+	$(BIN)/python -m instructor_grading feedback$(SELECTION)
 
 grades: $(STAMP)
 	$(BIN)/nbgrader export --to grades.csv --log-level=WARN

@@ -64,3 +64,12 @@ c.GenerateFeedback.preprocessors = feedback_preprocessors()
 # Feedback pages that stand alone (nbgrader releases only the .html): math as MathML, the course's CSS
 # inline, no script or CDN; its template instructor_grading/templates/feedback/ shadows nbgrader's.
 c.GenerateFeedback.exporter_class = FeedbackExporter
+
+# `make collect` and `nbgrader zip_collect <assignment>`: an LMS's "download all submissions" zip into
+# submitted/ (see the Instructor guide, 3. Collect). The LMS (canvas or moodle) is given per run.
+c.ZipCollectApp.extractor_plugin = "instructor_grading.collect.LMSExtractor"
+c.ZipCollectApp.collector_plugin = "instructor_grading.collect.LMSCollector"
+# Canvas students by lms_user_id, Moodle students by name (relative to the course root).
+c.LMSCollector.roster = "hub/roster.csv"
+# The clock the LMS's server dates the zip's entries by.
+c.LMSExtractor.zip_timezone = "UTC"

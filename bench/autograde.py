@@ -65,8 +65,8 @@ def _auto_score(root: Path, assignment: str) -> tuple[float, float]:
 
 
 def class_seconds_per_notebook(root: Path, assignments: list[str]) -> dict[str, float]:
-    """Median seconds between consecutive "graded" lines of one ``make autograde`` run, per assignment."""
-    from instructor_grading.workers import autograde
+    """Median seconds between consecutive graded submissions (progress lines) of one ``make autograde`` run, per assignment."""
+    from instructor_grading.workers import autograde, graded_in
 
     for assignment in assignments:
         submit_solved(root, assignment, [f"class{i:02d}" for i in range(CLASS_SIZE)],
@@ -74,8 +74,9 @@ def class_seconds_per_notebook(root: Path, assignments: list[str]) -> dict[str, 
     events = []
 
     def log(line: str) -> None:
-        if line.startswith("graded "):
-            events.append((time.perf_counter(), line.split()[1].split("/")[1]))
+        graded = graded_in(line)
+        if graded:
+            events.append((time.perf_counter(), graded[1]))
 
     table, problems = autograde(root, 1, log=log)
     if problems:

@@ -11,6 +11,7 @@ One module per job:
 - :mod:`.record`: the grading record of each notebook;
 - :mod:`.feedback`: ``make feedback``;
 - :mod:`.preflight`: named problems of unreadable or misplaced submissions;
+- :mod:`.collect`: ``make collect``, an LMS's archive of submissions into ``submitted/``;
 - :mod:`.workers`: ``make autograde``, parallel workers and the gradebook merge;
 - :mod:`.scores`: the score table;
 - :mod:`.regions`: solution and hidden-test regions, the perfect submission;

@@ -274,6 +274,7 @@ class GradingExecute(Execute):
         if check is None:
             passed, message = False, (f"the grader has no trusted check for test cell {grade_id!r} of "
                                       f"{self._record.assignment!r}; your instructor has to add one")
+            self._record.grader_errors.append({"grade_id": grade_id, "error": "no trusted check"})
         elif check.task in self._blocked:
             passed = False
             message = (f"this task ({check.task}) scores 0 on every test cell: "
@@ -298,6 +299,7 @@ class GradingExecute(Execute):
             return False, str(failure) or "the answer is not what the task asks for"
         except Exception as error:  # a bug of the check, not of the student: say so
             self.log.error("check %s failed with %r", check.grade_id, error)
+            self._record.grader_errors.append({"grade_id": check.grade_id, "error": f"{type(error).__name__}: {error}"})
             return False, (f"the grader could not check this cell ({type(error).__name__}: {error}); "
                            "your instructor will look at it")
         return True, ""

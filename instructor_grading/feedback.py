@@ -44,8 +44,13 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 PYGMENTS_LIGHT, PYGMENTS_DARK = "a11y-high-contrast-light", "a11y-high-contrast-dark"
 
 
-def generate_feedback(course: Path | str = ".", *, log=print) -> list[str]:
-    """Write feedback HTML for every autograded submission; return the failures as messages."""
+def generate_feedback(course: Path | str = ".", *, student: str | None = None, assignment: str | None = None,
+                      log=print) -> list[str]:
+    """Write feedback HTML for every autograded submission (of ``student``, of ``assignment``); return the failures.
+
+    Raises:
+        ValueError: naming the value, if ``student`` or ``assignment`` has nothing in ``autograded/``.
+    """
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
@@ -54,16 +59,22 @@ def generate_feedback(course: Path | str = ".", *, log=print) -> list[str]:
     course = Path(course).resolve()
     config = course_config(course)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    failures = []
     autograded = course / "autograded"
-    for student_dir in sorted(autograded.iterdir()) if autograded.is_dir() else []:
-        for folder in sorted(p for p in student_dir.iterdir() if p.is_dir()):
-            outcome = api.generate_feedback(folder.name, student_dir.name, force=True)
-            if outcome["success"]:
-                log(f"feedback {student_dir.name}/{folder.name}")
-            else:
-                failures.append(f"student {student_dir.name!r}, assignment {folder.name!r}: feedback failed")
-                log(failures[-1])
+    folders = [folder for student_dir in (sorted(autograded.iterdir()) if autograded.is_dir() else [])
+               for folder in sorted(p for p in student_dir.iterdir() if p.is_dir())
+               if student in (None, student_dir.name) and assignment in (None, folder.name)]
+    if not folders and (student or assignment):
+        which = " and ".join(f"{kind} {value!r}" for kind, value in (("student", student), ("assignment", assignment))
+                             if value is not None)
+        raise ValueError(f"{which}: nothing in autograded/ to write feedback for; run `make autograde` first")
+    failures = []
+    for folder in folders:
+        outcome = api.generate_feedback(folder.name, folder.parent.name, force=True)
+        if outcome["success"]:
+            log(f"feedback {folder.parent.name}/{folder.name}")
+        else:
+            failures.append(f"student {folder.parent.name!r}, assignment {folder.name!r}: feedback failed")
+            log(failures[-1])
     return failures
 
 

@@ -32,7 +32,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"student {self.student!r}, assignment {self.assignment!r}, file {self.path!r}"
-        return f"{where}: {self.message}" + (" (repaired, graded)" if self.graded else " (not graded)")
+        return f"{where}: {self.message}" + (" (graded)" if self.graded else " (not graded)")
 
 
 @dataclass

@@ -55,6 +55,13 @@ def _python_roots() -> list[str]:
     return sorted(root for root in roots if not root.startswith("/usr/"))
 
 
+def _real_python() -> str:
+    """This venv's python under the venv's real folder: a linked venv (``.venv`` -> elsewhere) is bound
+    into the sandbox at its real place only. The venv's own ``bin/python``, not the file the link
+    resolves to, so that the kernel still runs in the venv."""
+    return str(Path(os.path.realpath(sys.prefix)) / "bin" / Path(sys.executable).name)
+
+
 def _parents(path: str) -> list[str]:
     """Every folder above ``path``, top first (created inside the sandbox with mode 0755)."""
     parts = Path(path).parts
@@ -133,7 +140,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         for root in _python_roots():
             bwrap += ["--ro-bind", root, root]
         bwrap += ["--bind", str(self._root), str(self._root), "--chdir", str(self._work), "--clearenv"]
-        for key, value in {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        for key, value in {"HOME": "/tmp", "PATH": f"{Path(_real_python()).parent}:/usr/bin:/bin",
                            "LANG": "C.UTF-8", "MPLCONFIGDIR": "/tmp/matplotlib", "OMP_NUM_THREADS": "1",
                            "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}.items():
             bwrap += ["--setenv", key, value]
@@ -143,6 +150,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         else:
             bwrap.insert(1, "--unshare-user")
             drop = []
+        if command and command[0] == sys.executable:
+            command = [_real_python(), *command[1:]]
         return limits + bwrap + ["--"] + drop + command
 
     async def _async_cleanup_resources(self, restart=False):

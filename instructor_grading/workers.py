@@ -20,15 +20,29 @@ The gradebook is the course's ``CourseDirectory.db_url`` (nbgrader's default
 
 ``shard="i/N"`` grades only every N-th student (students sorted by id; the
 k-th, counting from 0, belongs to shard ``k % N + 1``), so that N machines can
-grade one class into one PostgreSQL gradebook.
+grade one class into one PostgreSQL gradebook. ``student`` and ``assignment``
+grade one student, one assignment or one submission only (a re-grade after a
+check was fixed): no other submission's rows or ``autograded/`` folder change.
+
+A re-grade rewrites only what the autograder owns (each cell's ``auto_score``
+and ``needs_manual_grade``, the automatic comments, the late penalty). What an
+instructor entered stays: manual scores, extra credit and manual comments, on
+either gradebook, as with plain ``nbgrader autograde``; and, by nbgrader's
+rule, a cell with a manual score is marked as needing manual grading again.
+
+It prints one line per graded submission as it finishes (``[ 3/44]
+ada/ps1_closed_form  13/16  3.1 s``); nbgrader's log and the harmless warnings
+of its gradebook code stay out of the output.
 """
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import re
 import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -36,9 +50,10 @@ import nbformat
 
 from .config import course_config
 from .preflight import Problem, expected_notebooks, preflight
+from .record import SUFFIX, Record
 from .scores import scores
 
-__all__ = ["autograde", "parse_shard", "gradebook_url"]
+__all__ = ["autograde", "check_selection", "graded_in", "parse_shard", "gradebook_url"]
 
 _WORKER: dict = {}  # this worker process's private course directory, made on first use
 
@@ -90,6 +105,32 @@ def _sqlite_file(course: Path, db_url: str) -> Path | None:
     return (course / (url.database or "gradebook.db")).resolve()
 
 
+@contextlib.contextmanager
+def _quiet_autoflush():
+    """Without the SQLAlchemy warning that nbgrader's ``add_submission`` trips on every new submission.
+
+    It builds a submission's rows while the session autoflushes, and SQLAlchemy
+    warns that the new objects are "not in session" yet; nbgrader adds and
+    commits them right after, so nothing is lost. Other warnings still show.
+    """
+    from sqlalchemy import exc as sa_exc
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Object of type <\w+> not in session", sa_exc.SAWarning)
+        yield
+
+
+def _nbgrader_error(outcome: dict) -> str:
+    """Why nbgrader failed, in its own words: its ERROR log entries and the exception that started it."""
+    log, trace = outcome.get("log") or "", outcome.get("error") or ""
+    errors = [" ".join(entry.split()) for entry in re.findall(r"^\[ERROR\](.*?)(?=^\[|\Z)", log, re.M | re.S)]
+    causes = re.findall(r"^(?:\w+\.)*(\w+(?:Error|Exception): .+)$", trace, re.M)
+    message = "; ".join(e for e in errors if e)
+    if causes and causes[0].split(": ", 1)[1] not in message:
+        message += f" ({causes[0]})" if message else causes[0]
+    return (message or "nbgrader failed and said nothing")[:400]
+
+
 def _worker_course(course: Path, gradebook: Path | None) -> Path:
     """This worker's private course folder; with a copy of the SQLite ``gradebook`` when there is one."""
     if "dir" not in _WORKER:
@@ -131,21 +172,23 @@ def _grade_one(course: str, student: str, assignment: str, notebooks: dict[str, 
     private = f"sqlite:///{work / 'gradebook.db'}"
     config.CourseDirectory.db_url = private if gradebook else db_url
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    outcome = api.autograde(assignment, student, force=True, create=True)
+    started = time.monotonic()
+    with _quiet_autoflush():
+        outcome = api.autograde(assignment, student, force=True, create=True)
     result = {"student": student, "assignment": assignment, "success": bool(outcome["success"]),
-              "error": "", "notebooks": {}, "timestamp": None, "workdir": str(work)}
+              "error": "", "notebooks": {}, "timestamp": None, "score": None,
+              "seconds": time.monotonic() - started, "workdir": str(work)}
     if not outcome["success"]:
-        lines = [ln for ln in (outcome.get("log", "") + "\n" + outcome.get("error", "")).splitlines() if ln.strip()]
-        errors = [ln for ln in lines if ln.startswith("[ERROR]")]
-        result["error"] = (errors or lines or ["nbgrader failed"])[-1][:300]
+        result["error"] = _nbgrader_error(outcome)
     else:
-        if gradebook:
-            with Gradebook(private) as gb:
-                try:
-                    submission = gb.find_submission(assignment, student)
-                except MissingEntry:
-                    result.update(success=False, error="nbgrader recorded no submission")
-                    return result
+        with Gradebook(private if gradebook else db_url, api.coursedir.course_id) as gb:
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                result.update(success=False, error="nbgrader recorded no submission")
+                return result
+            result["score"] = [submission.score, submission.max_score]
+            if gradebook:
                 result["timestamp"] = submission.timestamp.isoformat() if submission.timestamp else None
                 for nb in submission.notebooks:
                     result["notebooks"][nb.name] = {
@@ -162,16 +205,17 @@ def _grade_one(course: str, student: str, assignment: str, notebooks: dict[str, 
 
 
 def _merge(db_url: str, result: dict) -> None:
-    """Write one worker's result into the main SQLite gradebook (called by one process only)."""
+    """Write one worker's result into the main SQLite gradebook (called by one process only).
+
+    Only the autograder's fields are written; manual scores, extra credit and
+    manual comments are left as the instructor entered them.
+    """
     from datetime import datetime
 
     from nbgrader.api import Gradebook
-    from sqlalchemy import exc as sa_exc
 
     student, assignment = result["student"], result["assignment"]
-    with warnings.catch_warnings(), Gradebook(db_url) as gb:
-        # nbgrader's update_or_create_submission trips SQLAlchemy autoflush warnings; they are harmless.
-        warnings.simplefilter("ignore", sa_exc.SAWarning)
+    with _quiet_autoflush(), Gradebook(db_url) as gb:
         gb.update_or_create_student(student)
         timestamp = datetime.fromisoformat(result["timestamp"]) if result["timestamp"] else None
         gb.update_or_create_submission(assignment, student, timestamp=timestamp)
@@ -195,17 +239,65 @@ def _create_students(db_url: str, course_id: str, students) -> None:
             gb.update_or_create_student(student)
 
 
-def autograde(course: Path | str = ".", jobs: int = 1, *, shard: str | None = None,
-              log=print) -> tuple[dict, list[Problem]]:
-    """Grade every submission of the course (of the shard's students); return ``(scores(...), problems)``.
+def check_selection(course: Path, expected: dict[str, list[str]], db_url: str,
+                    student: str | None, assignment: str | None) -> None:
+    """Refuse a ``student`` or ``assignment`` that has nothing to grade.
 
-    The scores are those of the whole gradebook, or of the shard's students
-    only when ``shard`` is given.
+    Raises:
+        ValueError: naming the value, if ``assignment`` is not in the gradebook
+            (``expected``), or the student, the assignment or the pair has no
+            folder in ``submitted/``.
+    """
+    if assignment is not None and assignment not in expected:
+        raise ValueError(f"assignment {assignment!r} is not in the gradebook {_shown(db_url)}; it holds "
+                         f"{', '.join(sorted(expected)) or 'no assignment'} (`make assignments` adds one)")
+    submitted = course / "submitted"
+    folders = {p.name: p for p in submitted.iterdir() if p.is_dir()} if submitted.is_dir() else {}
+    if student is not None and student not in folders:
+        raise ValueError(f"student {student!r} has nothing in submitted/ (no folder submitted/{student}/)")
+    if assignment is None:
+        return
+    if student is not None and not (folders[student] / assignment).is_dir():
+        raise ValueError(f"student {student!r} has nothing in submitted/ for assignment {assignment!r} "
+                         f"(no folder submitted/{student}/{assignment}/)")
+    if not any((folder / assignment).is_dir() for folder in folders.values()):
+        raise ValueError(f"assignment {assignment!r} has nothing in submitted/ "
+                         f"(no folder submitted/<student>/{assignment}/)")
+
+
+def _progress(done: int, total: int, name_width: int, s, result: dict) -> str:
+    """One submission's line: ``[ 3/44] ada/ps1_closed_form  13/16  3.1 s``, or why it was not graded."""
+    name = f"{s.student}/{s.assignment}".ljust(name_width)
+    counter = f"[{done:>{len(str(total))}}/{total}]"
+    if not result["success"]:
+        return f"{counter} {name}  not graded (see the problems below)"
+    score, max_score = result["score"]
+    return f"{counter} {name}  {f'{score:g}/{max_score:g}':>7}  {result['seconds']:5.1f} s"
+
+
+_GRADED = re.compile(r"\[ *\d+/\d+\] ([^/\s]+)/(\S+) +\S+/\S+ +[\d.]+ s")
+
+
+def graded_in(line: str) -> tuple[str, str] | None:
+    """``(student, assignment)`` if ``line`` is the progress line of a graded submission, else None."""
+    match = _GRADED.fullmatch(line)
+    return (match[1], match[2]) if match else None
+
+
+def autograde(course: Path | str = ".", jobs: int = 1, *, shard: str | None = None,
+              student: str | None = None, assignment: str | None = None,
+              log=print) -> tuple[dict, list[Problem]]:
+    """Grade every submission of the course; return ``(scores(...), problems)``.
+
+    ``shard``, ``student`` and ``assignment`` narrow what is graded (see the
+    module docstring); the scores and problems returned are then those of the
+    selection only. ``log`` gets one line per finished submission.
 
     Raises:
         ValueError: if ``jobs`` is not a positive integer, ``shard`` is not
-            ``i/N`` (or N > 1 with an SQLite gradebook), or the gradebook is
-            missing or holds no assignment.
+            ``i/N`` (or N > 1 with an SQLite gradebook), the gradebook is
+            missing or holds no assignment, or ``student`` / ``assignment``
+            has nothing to grade (:func:`check_selection`).
     """
     from sqlalchemy import exc as sa_exc
 
@@ -230,19 +322,24 @@ def autograde(course: Path | str = ".", jobs: int = 1, *, shard: str | None = No
     if gradebook is None and not expected:
         raise ValueError(f"the gradebook {_shown(db_url)} holds no assignment; run `make assignments` "
                          "with MLE_GRADEBOOK_URL set to it first")
+    check_selection(course, expected, db_url, student, assignment)
     submissions, problems = preflight(course, expected)
     students = sorted({s.student for s in submissions} | {p.student for p in problems})
+    in_shard = {s for k, s in enumerate(students) if k % count == index - 1}
     if count > 1:
-        mine = {student for k, student in enumerate(students) if k % count == index - 1}
-        submissions = [s for s in submissions if s.student in mine]
-        problems = [p for p in problems if p.student in mine]
-        log(f"shard {index}/{count}: {len(mine)} of the {len(students)} students in submitted/")
-    for problem in problems:
-        log(f"preflight: {problem}")
+        log(f"shard {index}/{count}: {len(in_shard)} of the {len(students)} students in submitted/")
+
+    def selected(who: str, what: str) -> bool:  # a problem outside any assignment folder has what == "-"
+        return (count == 1 or who in in_shard) and student in (None, who) and assignment in (None, what, "-")
+
+    submissions = [s for s in submissions if selected(s.student, s.assignment)]
+    problems = [p for p in problems if selected(p.student, p.assignment)]
     if gradebook is None:
         _create_students(db_url, course_id, {s.student for s in submissions})
 
-    failed, workdirs = [], set()
+    failed, noted, workdirs = [], [], set()
+    total = len(submissions)
+    name_width = max((len(f"{s.student}/{s.assignment}") for s in submissions), default=0)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited kernels or sockets
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {
@@ -251,26 +348,34 @@ def autograde(course: Path | str = ".", jobs: int = 1, *, shard: str | None = No
                         str(gradebook) if gradebook else None, db_url): s
             for s in sorted(submissions, key=lambda s: (s.assignment, s.student))  # spreads one student's slow notebooks
         }
-        for future in concurrent.futures.as_completed(futures):
+        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             s = futures[future]
             try:
                 result = future.result()
             except Exception as error:  # a worker that crashed outright
-                result = {"success": False, "error": f"{type(error).__name__}: {error}"}
+                result = {"success": False, "error": f"the grading process crashed ({type(error).__name__}: {error})"}
             workdirs.add(result.get("workdir"))
-            if result["success"]:
-                if gradebook is not None:
-                    _merge(db_url, result)
-                log(f"graded {s.student}/{s.assignment}")
-            else:
+            if result["success"] and gradebook is not None:
+                _merge(db_url, result)
+            if not result["success"]:
                 failed.append(Problem(s.student, s.assignment, str(s.folder.relative_to(course)),
                                       f"nbgrader could not grade it: {result['error']}"))
-                log(f"FAILED {s.student}/{s.assignment}: {result['error']}")
+            else:
+                noted += _notes(course, s)
+            log(_progress(done, total, name_width, s, result))
     for workdir in workdirs - {None}:
         shutil.rmtree(workdir, ignore_errors=True)
-    table = scores(db_url, course_id=course_id)
+    table = {(who, what): score for (who, what), score in scores(db_url, course_id=course_id).items()
+             if selected(who, what)}
     if count > 1:
-        table = {key: value for key, value in table.items() if key[0] in mine}
         log(f"the table shows shard {index}/{count}'s students only; the whole class is in {_shown(db_url)} "
             "(`make grades` exports it once every shard has finished)")
-    return table, problems + failed
+    return table, problems + failed + noted
+
+
+def _notes(course: Path, submission) -> list[Problem]:
+    """What the grading records of a graded submission ask the instructor to look at (graded anyway)."""
+    folder = course / "autograded" / submission.student / submission.assignment
+    where = str(folder.relative_to(course))
+    return [Problem(submission.student, submission.assignment, where, note, graded=True)
+            for path in sorted(folder.glob(f"*{SUFFIX}")) for note in Record.read(path).notes()]

@@ -4,7 +4,9 @@
 ``make book`` does, and returns the project root (where ``_build/`` is).
 Set ``BOOK_ROOT=<dir>`` to test an already-built copy instead; then nothing
 is built. ``browser`` (from browser.py) is the session's one headless chromium,
-and ``postgres`` the one PostgreSQL cluster that the gradebook and hub tests share.
+``postgres`` the one PostgreSQL cluster that the gradebook and hub tests share, and
+``classroom`` (from classroom.py) the shared class, graded once: read-only, a test
+that changes it works on ``classroom.copy(tmp_path)``.
 """
 from __future__ import annotations
 
@@ -42,6 +44,18 @@ def built_book() -> Path:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
         pytest.fail(f"jupyter-book build failed (exit {result.returncode}):\n{tail}", pytrace=False)
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def classroom(tmp_path_factory):
+    """The shared graded class (contract 1): built and autograded once per session."""
+    from classroom import build_classroom
+
+    built = build_classroom(tmp_path_factory.mktemp("classroom"))
+    if built.run.returncode != 2:  # 2: graded, with the named problems of the problem students
+        pytest.fail(f"autograding the class failed (exit {built.run.returncode}):\n"
+                    f"{built.run.stdout[-3000:]}\n{built.run.stderr[-3000:]}", pytrace=False)
+    return built
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,9 @@
 
 One temporary course holds the small demo assignment plus every assignment found
 in solutions/. A class of deliberately bad students (each submitting every
-assignment) is autograded in ONE run with two workers, then again to check
-that a re-run changes nothing; each test below asserts one behaviour of that
-run. A second course grades 20 students with 2 workers.
+assignment) is autograded in ONE run with three workers; each test below asserts
+one behaviour of that run. A copy of the shared graded class (the session fixture
+``classroom``) is graded again, to check that a re-run changes nothing.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from instructor_grading import scores, scratch, workers
+from instructor_grading import scratch, workers
 from instructor_grading.regions import HIDDEN_TESTS, region_lines, solved_release
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,12 +89,6 @@ def rearrange(nb):
     nb.cells[first].source += "\n\n" + nb.cells[second].source
     del nb.cells[second]
     nb.cells = nb.cells[::-1]
-    return nb
-
-
-def first_answer_unanswered(nb, release):
-    index = answer_indices(nb)[0]
-    nb.cells[index].source = release.cells[index].source
     return nb
 
 
@@ -228,13 +222,14 @@ def test_the_run_finishes_and_prints_the_table(graded_class):
 
 
 @pytest.mark.slow
-def test_perfect_student_earns_every_autograded_point(graded_class, parallel_class):
+def test_perfect_student_earns_every_autograded_point(graded_class, classroom):
     course = graded_class["course"]
     for assignment in graded_class["assignments"]:
         got = total(graded_class["scores"][("perfect", assignment)])
         assert got == autograded_points(course, assignment), assignment
     # The same perfect notebook earns the same points in another run, with other students around it.
-    assert parallel_class["scores"]["s00"] == graded_class["scores"][("perfect", DEMO)]
+    perfect = next(s for s, planned in classroom.students.items() if planned.role == "perfect")
+    assert cell_scores(classroom.course, perfect, DEMO) == graded_class["scores"][("perfect", DEMO)]
 
 
 def expected_around(course, assignment, perfect, cut):
@@ -376,25 +371,6 @@ def test_feedback_shows_no_hidden_test(graded_class):
     assert "CheckFailed" in demo and "did your function forget to `return` it?" in demo
 
 
-@pytest.fixture(scope="module")
-def parallel_class(tmp_path_factory):
-    """20 students of the demo assignment (half perfect, half without the first answer), graded with 2 workers."""
-    course = make_course(tmp_path_factory.mktemp("parallel") / "course", [DEMO])
-    (_, release, source), = notebook_pairs(course, DEMO)
-    perfect = solved_release(release, source)
-    expected = {}
-    for i in range(20):
-        student = f"s{i:02d}"
-        nb = _copy(perfect) if i % 2 == 0 else first_answer_unanswered(_copy(perfect), release)
-        expected[student] = 5.0 if i % 2 == 0 else 2.0
-        folder = course / "submitted" / student / DEMO
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{DEMO}.ipynb")
-    run = run_wrapper(course, "autograde", "--jobs", "2")
-    return {"course": course, "expected": expected, "run": run,
-            "scores": {s: cell_scores(course, s, DEMO) for s in expected if (course / "autograded" / s).exists()}}
-
-
 def row_counts(db: Path) -> dict:
     with sqlite3.connect(db) as con:
         return {t: con.execute(f"select count(*) from {t}").fetchone()[0]
@@ -402,27 +378,23 @@ def row_counts(db: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_parallel_workers_record_every_grade(parallel_class):
-    run = parallel_class["run"]
+def test_rerun_gives_the_same_grades_and_no_duplicate_rows(classroom, tmp_path):
+    course = classroom.copy(tmp_path)
+    graded = [s for s, planned in classroom.students.items() if planned.expected[DEMO] is not None]
+    before_rows = row_counts(course / "gradebook.db")
+    before = {s: cell_scores(course, s, DEMO) for s in graded}
+    # Re-grade the demo of four students (two with every point, two without); the others keep their rows.
+    partial = next(s for s in graded if classroom.students[s].role == "honest" and 0 < classroom.students[s].expected[DEMO] < 5)
+    again = {s for s in graded if classroom.students[s].role in ("perfect", "copier", "blank")} | {partial}
+    for student in graded:
+        shutil.rmtree(course / "submitted" / student / "ps6_poisson", ignore_errors=True)
+        if student not in again:
+            shutil.rmtree(course / "submitted" / student)
+    run = run_wrapper(course, "autograde", "--jobs", "2")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    got = scores.scores(f"sqlite:///{parallel_class['course'] / 'gradebook.db'}")
-    assert {s: got[(s, DEMO)][0] for s in parallel_class["expected"]} == parallel_class["expected"]
-    assert row_counts(parallel_class["course"] / "gradebook.db")["submitted_assignment"] == 20
-
-
-@pytest.mark.slow
-def test_rerun_gives_the_same_grades_and_no_duplicate_rows(parallel_class):
-    """Runs after test_parallel_workers_record_every_grade: it removes submissions of that class."""
-    course = parallel_class["course"]
-    before = row_counts(course / "gradebook.db")
-    # Re-grade four of the same submissions (two perfect, two not); the other 16 keep their rows.
-    for student in list(parallel_class["expected"])[4:]:
-        shutil.rmtree(course / "submitted" / student)
-    again = run_wrapper(course, "autograde", "--jobs", "2")
-    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
-    assert again.stdout.count("graded s0") == 4
-    assert row_counts(course / "gradebook.db") == before
-    assert {s: cell_scores(course, s, DEMO) for s in parallel_class["expected"]} == parallel_class["scores"]
+    assert sorted(g[0] for g in map(workers.graded_in, run.stdout.splitlines()) if g) == sorted(again)
+    assert row_counts(course / "gradebook.db") == before_rows
+    assert {s: cell_scores(course, s, DEMO) for s in graded} == before
 
 
 # --------------------------------------------------------------------------- fast unit tests
