@@ -50,7 +50,7 @@ How it works (MOSS's ideas: Schleimer, Wilkerson and Aiken, *Winnowing*, SIGMOD 
 :data:`THRESHOLD`, :data:`K_CODE` and :data:`K_WORDS` were chosen on the
 test classes (tests/test_similarity.py and the shared graded classroom of
 tests/classroom.py). There, complete copies (names, comments and layout
-changed, the written answer paraphrased) score 0.56 to 0.96, and honest
+changed, the written answer paraphrased) score 0.57 to 0.95, and honest
 students at most 0.32, although honest students there answer with the same
 few ways as two others (identical after normalising) in up to two answers.
 Shorter runs lower the honest scores more than the copies'; 8 tokens and 4

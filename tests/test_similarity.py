@@ -10,8 +10,6 @@ stub and an idiom used by many do not count. The shared graded `classroom`
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from itertools import combinations
 from pathlib import Path
 
@@ -468,12 +466,26 @@ def test_bad_arguments_are_named(small_class, arguments, named):
 
 
 def test_the_command_line_prints_the_ranked_pairs(small_class, capsys):
-    run = subprocess.run([sys.executable, "-m", "instructor_grading", "similarity", "--course", str(small_class)],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.splitlines()
+    """``python -m instructor_grading similarity`` (its main, in this process)."""
+    assert main(["similarity", "--course", str(small_class)]) == 0
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{ASSIGNMENT}: 1 pair")
     assert lines[1].split()[1:3] == ["copier", "original"] and float(lines[1].split()[0]) > THRESHOLD
     assert "fit_newton" in lines[1]
     assert main(["similarity", "--course", str(small_class), "--assignment", "nope"]) == 1
     assert "'nope'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the shared graded class
+
+
+def test_in_the_classroom_the_copied_pair_ranks_first_and_no_honest_pair_reaches_the_threshold(classroom):
+    """Every assignment: the copier and the original first, above THRESHOLD; all others below, stubs not scored."""
+    for assignment in classroom.assignments:
+        pairs = similar_pairs(classroom.course, assignment, threshold=0.0)
+        ranked = [(p.students, round(p.score, 3)) for p in pairs[:4]]
+        assert set(pairs[0].students) == set(classroom.copied_pair) and pairs[0].score > THRESHOLD, (assignment, ranked)
+        assert all(p.score < THRESHOLD for p in pairs[1:]), (assignment, ranked)
+        blank = [s for s, planned in classroom.students.items() if planned.role == "blank"]
+        assert blank and not any(set(blank) & set(p.students) for p in pairs)
+        assert [p.students for p in similar_pairs(classroom.course, assignment)] == [pairs[0].students]
