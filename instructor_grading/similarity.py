@@ -53,8 +53,9 @@ tests/classroom.py). There, complete copies (names, comments and layout
 changed, the written answer paraphrased) score 0.57 to 0.95, and honest
 students at most 0.32, although honest students there answer with the same
 few ways as two others (identical after normalising) in up to two answers.
-Shorter runs lower the honest scores more than the copies'; 8 tokens and 4
-words separate them best, and 0.45 lies half way.
+Shorter runs lower the honest scores more than the copies' (6 to 8 tokens
+separate them best; 8 is kept, as shorter runs match by chance more often
+in a large class), and 0.45 lies half way.
 
 Known blind spots: a copier who reorders statements or adds variables early
 shifts the numbered names and loses the matches after them (the unchanged
