@@ -5,6 +5,7 @@
     python -m instructor_grading collect ASSIGNMENT --archive ZIP --lms canvas|moodle [--roster CSV] [--on-time] [--course DIR]
     python -m instructor_grading due-dates [--course DIR]
     python -m instructor_grading roster FILE [--course DIR]
+    python -m instructor_grading similarity [--assignment ID] [--course DIR]
     python -m instructor_grading report [--course DIR]
 
 ``--student`` and ``--assignment`` narrow the work to one student, one
@@ -25,6 +26,7 @@ from .report import report_command
 from .roster import import_roster
 from .schedule import store_due_dates
 from .scores import format_table
+from .similarity import similarity_report
 from .workers import autograde
 
 
@@ -50,6 +52,8 @@ def main(argv=None) -> int:
         sub.choices[name].add_argument("--assignment", metavar="ID", help="this assignment only")
     sub.add_parser("due-dates", help="the due dates of course_schedule.toml into the gradebook")
     sub.add_parser("roster", help="create or update the roster's students in the gradebook").add_argument("file")
+    sub.add_parser("similarity", help="pairs of students with nearly identical answers, ranked").add_argument(
+        "--assignment", metavar="ID", help="one assignment (default: every released one)")
     for command in sub.choices.values():
         command.add_argument("--course", default=".", help="course root (default: the current folder)")
     args = parser.parse_args(argv)
@@ -66,6 +70,9 @@ def main(argv=None) -> int:
             return 0
         if args.command == "roster":
             import_roster(args.course, args.file)
+            return 0
+        if args.command == "similarity":
+            print(similarity_report(args.course, args.assignment))
             return 0
         if args.command == "collect":
             report = collect(args.course, args.assignment, args.archive, args.lms, args.roster, on_time=args.on_time)
