@@ -216,6 +216,8 @@ def test_the_command_writes_the_pages_and_says_where_and_how_long(hand_course):
     text = " ".join(page_text(index).split())
     assert "hw 5 9 5.36 5 8 6" in text  # submitted, in the roster, mean, median, out of, students with problems
     html = page.read_text()
+    style = html[html.index("<style>"):html.index("</style>")]
+    assert '"DejaVu Sans Mono"' in style and "&#34;" not in style  # the course's CSS arrives as it is written
     assert SCRIPT not in html and "&lt;script&gt;" in html  # a check's message is text, not markup
     assert "<em>" not in html and "&lt;em&gt;mallory" in html
     text = page_text(page)
@@ -223,6 +225,7 @@ def test_the_command_writes_the_pages_and_says_where_and_how_long(hand_course):
         assert re.search(rf"{re.escape(student)}\s+\S+\s+{reason}", text), (student, reason)
     assert "n/a: every student has the same score on this cell (3)" in text
     assert re.search(r"s3\s+2027-01-17 05:00\s+2\s+6\s+1\.2\s+4\.8", text)  # the late submission
+    assert "The similarity check could not run: assignment 'hw' has no release folder" in text
 
 
 def test_a_course_without_gradebook_is_named(tmp_path):
@@ -338,6 +341,25 @@ def test_the_class_report_counts_scores_and_late_work(classroom, class_pages):
     index = " ".join(page_text(folder / "index.html").split())
     for a in report.assignments:
         assert f"{a.name} {a.submitted} {a.roster} " in index
+
+
+@pytest.mark.slow
+def test_the_copied_pair_is_shown_side_by_side_answer_by_answer(classroom, class_pages):
+    import nbformat
+    from nbgrader import utils
+
+    report, folder = class_pages
+    pair = tuple(sorted(classroom.copied_pair))
+    for a in report.assignments:
+        assert a.similar and a.similar[0].students == pair, a.name  # the most similar pair comes first
+        html = (folder / f"{a.name}.html").read_text()
+        assert f"{pair[0]} and {pair[1]}: similarity" in html
+        copier = nbformat.read(classroom.course / "submitted" / pair[1] / a.name / f"{a.name}.ipynb", 4)
+        answers = {c.metadata.nbgrader["grade_id"]: c.source for c in copier.cells if utils.is_solution(c)}
+        shown = re.findall(r'<pre class="code">(.*?)</pre>', html, flags=re.S)
+        for grade_id, _, second in a.similar[0].cells:
+            assert second.strip() in answers[grade_id]  # the student's own code ...
+            assert any(unescape(block) == second for block in shown), grade_id  # ... escaped in a <pre>
 
 
 @pytest.mark.slow

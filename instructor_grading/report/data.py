@@ -29,6 +29,7 @@ from ..grades import class_grades
 from ..preflight import Problem, expected_notebooks, preflight
 from ..record import SUFFIX, Record
 from ..schedule import load_schedule
+from ..similarity import similar_pairs
 
 __all__ = ["CellStats", "MessageCount", "CheckFailures", "StudentProblem", "Timing", "AssignmentReport",
            "ClassReport", "discrimination", "cell_statistics", "message_pattern", "check_failures",
@@ -111,7 +112,8 @@ class AssignmentReport:
     timings: list[Timing]  # slowest first
     late: list  # grades.Grade of every late submission, the latest first
     late_policy: str  # the due date and the policy, in words
-    similar: list | None = None  # filled from the similarity check (see similar_submissions)
+    similar: list  # similarity.Pair of every pair of students whose answers are nearly the same, most similar first
+    similar_error: str = ""  # why the similarity check could not run, if it could not
 
     @property
     def submitted(self) -> int:
@@ -336,7 +338,7 @@ def _listed(problem: Problem) -> StudentProblem:
     return StudentProblem(problem.student, file, PREFLIGHT, detail)
 
 
-# --------------------------------------------------------------------------- seams with the other modules
+# --------------------------------------------------------------------------- the course's rules
 
 def _late_policy(schedule, assignment: str) -> str:
     """The due date and the late policy of ``assignment``, in words."""
@@ -350,12 +352,12 @@ def _late_policy(schedule, assignment: str) -> str:
     return policy + " (course_schedule.toml)."
 
 
-def similar_submissions(course: Path, assignment: str) -> list | None:
-    """SEAM (contract 4, instructor_grading.similarity.similar_pairs): the similar pairs of ``assignment``.
-
-    None until the similarity module is merged.
-    """
-    return None
+def _similar(course: Path, assignment: str) -> tuple[list, str]:
+    """``(pairs, "")`` from :func:`..similarity.similar_pairs` (contract 4), or ``([], why it could not run)``."""
+    try:
+        return similar_pairs(course, assignment), ""
+    except ValueError as error:  # e.g. no release folder to tell a student's answer from the stub
+        return [], str(error)
 
 
 # --------------------------------------------------------------------------- the whole class
@@ -402,10 +404,11 @@ def class_report(course: Path | str) -> ClassReport:
                          key=lambda t: (-t.seconds, t.student))
         submitted = [g for g in grades if g.assignment == name and g.submitted]
         late = sorted((g for g in submitted if g.days_late > 0), key=lambda g: (-g.days_late, g.student))
+        pairs, why = _similar(course, name)
         reports.append(AssignmentReport(
             name=name, max_score=sum(c[2] for c in cells), roster=len(roster),
             totals={g.student: g.score for g in submitted}, cells=cell_statistics(cells, scores),
             failures=check_failures(records, [(nb, gid) for nb, gid, _ in cells]), problems=found, timings=timings,
-            late=late, late_policy=_late_policy(schedule, name), similar=similar_submissions(course, name)))
+            late=late, late_policy=_late_policy(schedule, name), similar=pairs, similar_error=why))
     stray = sorted((_listed(p) for p in problems if p.assignment not in gradebook), key=lambda p: (p.student, p.file))
     return ClassReport(course, reports, stray)

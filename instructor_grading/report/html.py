@@ -13,8 +13,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from ..feedback import TEMPLATES as FEEDBACK_TEMPLATES
+from ..similarity import THRESHOLD
 from . import figures
 from .data import REASONS, ClassReport
 
@@ -46,9 +48,10 @@ def _environment() -> Environment:
     return env
 
 
-def _css() -> str:
-    return ((FEEDBACK_TEMPLATES / "feedback" / "feedback.css").read_text(encoding="utf-8") + "\n"
-            + (TEMPLATES / "report.css").read_text(encoding="utf-8"))
+def _css() -> Markup:
+    """The course's stylesheets (files of this repository, never student input), to inline unescaped."""
+    return Markup((FEEDBACK_TEMPLATES / "feedback" / "feedback.css").read_text(encoding="utf-8") + "\n"
+                  + (TEMPLATES / "report.css").read_text(encoding="utf-8"))
 
 
 def write_report(report: ClassReport, folder: Path) -> Path:
@@ -73,7 +76,7 @@ def write_report(report: ClassReport, folder: Path) -> Path:
         page = env.get_template("assignment.html.j2").render(
             a=a, figures=drawn, reasons=[(r, counts[r]) for r in REASONS if counts[r]],
             multiple_notebooks=len({c.notebook for c in a.cells}) > 1,
-            top_messages=TOP_MESSAGES, slowest=SLOWEST, listed=LISTED, **common)
+            top_messages=TOP_MESSAGES, slowest=SLOWEST, listed=LISTED, threshold=THRESHOLD, **common)
         (folder / f"{a.name}.html").write_text(page, encoding="utf-8")
     index = folder / "index.html"
     index.write_text(env.get_template("index.html.j2").render(report=report, **common),
