@@ -67,8 +67,9 @@ def make_course(root: Path, db_url: str | None = None) -> Path:
                                              + (f"c.CourseDirectory.db_url = {db_url!r}\n" if db_url else ""))
     source = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(metadata={"nbgrader": {"grade_id": name}})
                                              for name, _, _ in CELLS])  # the order the page shows the cells in
-    (root / "source" / ASSIGNMENT).mkdir(parents=True)
-    nbformat.write(source, root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    for folder in ("source", "release"):  # release/: what the similarity check tells the answers from
+        (root / folder / ASSIGNMENT).mkdir(parents=True)
+        nbformat.write(source, root / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     with warnings.catch_warnings(), Gradebook(db_url or f"sqlite:///{root / 'gradebook.db'}") as gb:
         warnings.simplefilter("ignore", sa_exc.SAWarning)  # nbgrader's add_submission trips autoflush warnings
         gb.add_assignment(ASSIGNMENT)
@@ -225,7 +226,7 @@ def test_the_command_writes_the_pages_and_says_where_and_how_long(hand_course):
         assert re.search(rf"{re.escape(student)}\s+\S+\s+{reason}", text), (student, reason)
     assert "n/a: every student has the same score on this cell (3)" in text
     assert re.search(r"s3\s+2027-01-17 05:00\s+2\s+6\s+1\.2\s+4\.8", text)  # the late submission
-    assert "The similarity check could not run: assignment 'hw' has no release folder" in text
+    assert "No two submissions share enough rare code" in text
 
 
 def test_a_course_without_gradebook_is_named(tmp_path):

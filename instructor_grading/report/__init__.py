@@ -1,7 +1,8 @@
 """``make report``: where the class struggled, one page per assignment (``reports/``).
 
 - :mod:`.data`: the statistics as plain data, from the gradebook, the grading
-  records and a new preflight of ``submitted/``;
+  records, the class's grades (late penalties), the similarity check and a
+  new preflight of ``submitted/``;
 - :mod:`.figures`: the SVG figures (light and dark) and their alt text;
 - :mod:`.html`: the pages, from the jinja2 templates in ``templates/``.
 """

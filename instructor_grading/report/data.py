@@ -1,13 +1,17 @@
 """The report's statistics as plain data: what the pages show, computed without any HTML.
 
-Two sources, read once per report:
+Read once per report:
 
 - the gradebook, through nbgrader's Gradebook API (SQLite or PostgreSQL: the
   course's ``CourseDirectory.db_url``): every graded cell's score of every
   submission;
 - the grading records (:mod:`..record`, ``<notebook>.grading.json`` beside
   each autograded notebook): every check's verdict and message, timeouts,
-  the kernel's state, forbidden references, sandbox refusals, grading time.
+  the kernel's state, forbidden references, sandbox refusals, grader errors,
+  grading time;
+- the class's grades (:func:`..grades.class_grades`): the roster, each total
+  after the late penalty of ``course_schedule.toml``, the late submissions;
+- the similar pairs (:func:`..similarity.similar_pairs`).
 
 The preflight (:func:`..preflight.preflight`) is run again on ``submitted/``
 to name the files that could not be graded; nothing new is stored anywhere.
@@ -338,7 +342,7 @@ def _listed(problem: Problem) -> StudentProblem:
     return StudentProblem(problem.student, file, PREFLIGHT, detail)
 
 
-# --------------------------------------------------------------------------- the course's rules
+# --------------------------------------------------------------------------- late work and similar pairs
 
 def _late_policy(schedule, assignment: str) -> str:
     """The due date and the late policy of ``assignment``, in words."""
