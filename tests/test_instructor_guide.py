@@ -63,6 +63,8 @@ def gradebook_scores(course: Path) -> dict:
 # --------------------------------------------------------------------------- what each command must do
 
 def released(course, result, state):
+    """Every assignment released as committed, in the gradebook with its due date, and no warning printed."""
+    assert "WARNING" not in result.stdout + result.stderr, result.stdout + result.stderr
     for folder in (course / "solutions").iterdir():
         if folder.is_dir():
             assert (course / "exercises" / folder.name / f"{folder.name}.ipynb").is_file(), folder.name
@@ -72,7 +74,8 @@ def released(course, result, state):
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "mle-pytorch") as gb:
-        assert {a.name for a in gb.assignments} >= {p.name for p in (course / "solutions").iterdir() if p.is_dir()}
+        released = {p.name for p in (course / "solutions").iterdir() if p.is_dir()}
+        assert {a.name for a in gb.assignments if a.duedate is not None} >= released
 
 
 def collected(course, result, state):
