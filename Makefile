@@ -75,8 +75,10 @@ test-fast: $(STAMP) sandbox
 # with the due dates of course_schedule.toml
 assignments: $(STAMP)
 	$(BIN)/python -m instructor_grading.sources solutions
+	@# ERROR: nbgrader's warning that it replaces the previous release is what this target is for
 	@for dir in solutions/*/; do \
-	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=WARN || exit 1; \
+	  $(BIN)/nbgrader generate_assignment "$$(basename $$dir)" --force --log-level=ERROR || exit 1; \
+	  echo "released exercises/$$(basename $$dir)/"; \
 	done
 	$(BIN)/python -m instructor_grading due-dates
 

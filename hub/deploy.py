@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 COURSE_ID = "mle-pytorch"
 HUB_CONFIG = Path(__file__).with_name("jupyterhub_config.py")
 # The parts of the repository the instructor's course folder holds (never the users' environment).
-COURSE_PARTS = ("nbgrader_config.py", "instructor_grading", "solutions")
+COURSE_PARTS = ("nbgrader_config.py", "instructor_grading", "solutions", "course_schedule.toml")
 DEMO_PASSWORD = "mle-demo"
 
 
@@ -265,6 +265,9 @@ def ensure_course(settings: Settings, known: dict, roster: list[Student], log=pr
                      settings, known, course, timeout=600)
     run_as(settings.instructor, ["nbgrader", "db", "student", "import", "roster.csv", *options], settings, known,
              course, timeout=300)
+    # the due dates of course_schedule.toml into the gradebook, as `make assignments` does
+    run_as(settings.instructor, ["python", "-m", "instructor_grading", "due-dates"], settings, known, course,
+           timeout=300)
     for assignment in settings.release:
         if not (settings.exchange / COURSE_ID / "outbound" / assignment).is_dir():
             run_as(settings.instructor, ["nbgrader", "release_assignment", assignment, *options], settings, known,

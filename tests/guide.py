@@ -34,7 +34,7 @@ def guide_commands(path: Path) -> list[Command]:
             continue
         after = tokens[index + 1: index + 5]
         prints = (after[3].content.rstrip("\n") if [t.type for t in after] == ["paragraph_open", "inline",
-                  "paragraph_close", "fence"] and after[1].content.strip() == "prints" else None)
+                  "paragraph_close", "fence"] and after[1].content.strip().endswith("prints") else None)
         first = len(commands)
         pending, start = "", None
         for offset, raw in enumerate(token.content.splitlines()):

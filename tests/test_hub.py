@@ -290,6 +290,16 @@ def test_the_gradebook_in_postgresql_holds_the_points_and_the_manual_grade(hub, 
     assert not (Path(f"/home/{INSTRUCTOR}") / COURSE / "gradebook.db").exists(), "an SQLite gradebook was used"
 
 
+def test_the_hubs_gradebook_holds_the_due_dates_of_the_course_schedule(hub):
+    from instructor_grading.schedule import load_schedule
+
+    rows = hub.gradebook_sql("SELECT name, duedate FROM assignment WHERE duedate IS NOT NULL ORDER BY name")
+    stored = dict(line.split("|") for line in rows.splitlines() if line)
+    due = load_schedule(ROOT).due
+    assert set(stored) == set(due), stored
+    assert all(stored[name].startswith(due[name].strftime("%Y-%m-%d %H:%M:%S")) for name in stored), stored
+
+
 def test_each_student_fetches_only_their_own_feedback_and_no_hidden_check(hub, loop):
     notebooks = [*(ROOT / "exercises").rglob("*.ipynb"), *(ROOT / "solutions").rglob("*.ipynb")]
     secret = check_code_lines(notebooks)

@@ -14,6 +14,7 @@ import csv
 import os
 import re
 import subprocess
+from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,8 @@ def gradebook_scores(course: Path) -> dict:
 # --------------------------------------------------------------------------- what each command must do
 
 def released(course, result, state):
+    """Every assignment released as committed, in the gradebook with its due date, and no warning printed."""
+    assert "WARNING" not in result.stdout + result.stderr, result.stdout + result.stderr
     for folder in (course / "solutions").iterdir():
         if folder.is_dir():
             assert (course / "exercises" / folder.name / f"{folder.name}.ipynb").is_file(), folder.name
@@ -71,7 +74,8 @@ def released(course, result, state):
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "mle-pytorch") as gb:
-        assert {a.name for a in gb.assignments} >= {p.name for p in (course / "solutions").iterdir() if p.is_dir()}
+        released = {p.name for p in (course / "solutions").iterdir() if p.is_dir()}
+        assert {a.name for a in gb.assignments if a.duedate is not None} >= released
 
 
 def collected(course, result, state):
@@ -108,10 +112,47 @@ def regraded(course, result, state):
 
 
 def exported(course, result, state):
+    """grades.csv holds every graded score, less the late penalty of the course's policy."""
+    from instructor_grading.schedule import late_penalty, load_schedule
+    from nbgrader.utils import parse_utc
+
+    schedule = load_schedule(course)
     with open(course / "grades.csv", newline="") as file:
+        rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(file)}
+    for (student, assignment), score in state["scores"].items():
+        row = rows[(student, assignment)]
+        stamp = (course / "submitted" / student / assignment / "timestamp.txt").read_text().strip()
+        late = late_penalty(score, parse_utc(stamp).replace(tzinfo=timezone.utc), schedule.due[assignment], schedule)
+        assert float(row["raw_score"]) == score and float(row["score"]) == pytest.approx(score - late.penalty), row
+
+
+def rostered(course, result, state):
+    """Every roster student is in the gradebook, with the roster's name and email."""
+    from nbgrader.api import Gradebook
+
+    roster = Path(course / re.search(r"FILE=(\S+)", state["command"])[1])
+    with open(roster, newline="") as file:
         rows = list(csv.DictReader(file))
-    got = {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows if (r["student_id"], r["assignment"]) in state["scores"]}
-    assert got == {k: float(v) for k, v in state["scores"].items()}
+    assert f"imported {len(rows)} students from" in result.stdout
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "mle-pytorch") as gb:
+        for row in rows:
+            student = gb.find_student(row["id"])
+            assert (student.first_name, student.last_name, student.email) == \
+                (row["first_name"], row["last_name"], row["email"])
+    state["roster"] = [row["id"] for row in rows]
+
+
+def exported_for_the_lms(course, result, state):
+    """grades.csv as above, every roster student in it, and grades_canvas.csv as the guide shows it."""
+    exported(course, result, state)
+    with open(course / "grades.csv", newline="") as file:
+        students = {row["student_id"] for row in csv.DictReader(file)}
+    assert set(state["roster"]) <= students
+    shown = re.search(r"`grades_canvas.csv` reads\n\n```text\n(.*?)\n```", GUIDE.read_text(), flags=re.S)
+    assert shown, "the guide no longer shows grades_canvas.csv"
+    assert (course / "grades_canvas.csv").read_text().strip().splitlines() == shown[1].splitlines()
+    moodle = (course / "grades_moodle.csv").read_text().splitlines()
+    assert moodle[0].startswith("Email address,") and len(moodle) == 1 + len(state["roster"])
 
 
 def fed_back(course, result, state):
@@ -142,6 +183,10 @@ CHECKS = {
 def check_for(command: str):
     if command.startswith("make collect "):
         return collected
+    if command.startswith("make roster "):
+        return rostered
+    if command.startswith("make grades ROSTER="):
+        return exported_for_the_lms
     if command.startswith("make autograde ") and ("STUDENT=" in command or "ASSIGNMENT=" in command):
         return regraded
     return CHECKS.get(command)
