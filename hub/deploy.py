@@ -364,9 +364,22 @@ def stop(settings: Settings, log=print) -> None:
             os.killpg(pid, signal.SIGKILL)
         log("stopped JupyterHub")
     (settings.state / "jupyterhub.pid").unlink(missing_ok=True)
+    _stop_proxy(settings.state / "proxy.pid")
     if settings.cluster().initialized:
         settings.cluster().stop()
         log("stopped PostgreSQL")
+
+
+def _stop_proxy(pid_file: Path) -> None:
+    """The proxy JupyterHub started, if it outlived the hub (it runs in a session of its own, so a hub
+    killed after the 60 s above leaves it behind, holding the hub's port)."""
+    try:
+        pid = int(pid_file.read_text())
+        if "configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+            os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):  # no file, or the proxy is gone already
+        pass
+    pid_file.unlink(missing_ok=True)
 
 
 def backup(settings: Settings, target: Path | None = None, log=print) -> Path:
