@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import html
+import os
 import re
 import subprocess
 import sys
@@ -163,6 +164,8 @@ def test_the_hub_reads_the_roster_and_user_names_the_same_way(tmp_path):
 # --------------------------------------------------------------------------- one graded course
 
 def run(*command, cwd: Path, env=None) -> subprocess.CompletedProcess:
+    # the repository on the path: `python -m instructor_grading` run from a course folder finds the package
+    env = {**(env or os.environ), "PYTHONPATH": str(ROOT)}
     result = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result

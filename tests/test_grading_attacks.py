@@ -236,7 +236,11 @@ def graded(tmp_path_factory, listener):
     env = {**os.environ, "GRADER_PROBE": PROBE}
     wrapper = subprocess.run([sys.executable, "-m", "instructor_grading", "autograde", "--jobs", "2", "--course", str(course)],
                              env=env, capture_output=True, text=True, timeout=900)
-    assert wrapper.returncode == 0, wrapper.stdout[-3000:] + wrapper.stderr[-3000:]
+    # Exit status 2: the attacks are named under the table, and only they (the correct styles pass unnoticed).
+    assert wrapper.returncode == 2, wrapper.stdout[-3000:] + wrapper.stderr[-3000:]
+    named = {line.split("'")[1] for line in wrapper.stdout.split("Problems:", 1)[-1].splitlines()
+             if line.startswith("  student")}
+    assert named and named <= set(ATTACKS), named - set(ATTACKS)
     cli = subprocess.run(["nbgrader", "autograde", "*", "--log-level=ERROR"], cwd=plain, env=env,
                          capture_output=True, text=True, timeout=900)
     assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
