@@ -11,9 +11,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["Record", "SUFFIX"]
+__all__ = ["Record", "SUFFIX", "TIMEOUT", "KERNEL_DIED", "FORBIDDEN", "SANDBOX", "GRADER_ERROR"]
 
 SUFFIX = ".grading.json"
+# The kinds of Record.problems().
+TIMEOUT, KERNEL_DIED, FORBIDDEN, SANDBOX = "timeout", "dead kernel", "forbidden reference", "sandbox refusal"
+GRADER_ERROR = "grader error"  # a check that failed or is missing: the instructor's to fix, then grade again
 
 
 @dataclass
@@ -29,19 +32,29 @@ class Record:
     sandbox_refusals: list = field(default_factory=list)  # {"cell", "error"}: what the sandbox did not allow
     grader_errors: list = field(default_factory=list)  # {"grade_id", "error"}: a check that failed, or is missing
 
-    def notes(self) -> list[str]:
-        """What an instructor should look at, in plain words (the score table marks these submissions)."""
-        notes = [f"{self.notebook}: the grader could not check {e['grade_id']!r} ({e['error']}); fix the check "
-                 "and grade again" for e in self.grader_errors]
-        notes += [f"{self.notebook}: cell {t['cell']} ({t['grade_id'] or 'not graded'}) ran out of time and was stopped"
-                  for t in self.timeouts]
-        if self.kernel != "ok":
-            notes.append(f"{self.notebook}: the kernel {self.kernel}; later cells scored 0")
-        # a forbidden reference (a required method that is missing, cell -1, is the checks' message to the student)
-        notes += [f"{self.notebook}: task {f['task']} scores 0: cell {f['cell']}: {f['reason']}" if f["task"]
-                  else f"{self.notebook}: {f['reason']}" for f in self.forbidden if f["cell"] is None or f["cell"] >= 0]
-        notes += [f"{self.notebook}: the sandbox refused cell {r['cell']}: {r['error']}" for r in self.sandbox_refusals]
-        return notes
+    def problems(self) -> list[tuple[str, str]]:
+        """``(reason, detail)`` of everything around the checks an instructor should look at, in plain words.
+
+        `make autograde` names them under its table, the report lists them; a method a task requires
+        that the answers never use (``cell`` -1) is not here: the failed checks tell the student.
+        """
+        problems = [(GRADER_ERROR, f"the grader could not check {e['grade_id']} ({e['error']}); fix the check "
+                                   "and grade again") for e in self.grader_errors]
+        for timeout in self.timeouts:
+            where = timeout.get("grade_id") or (f"cell {timeout['cell']}" if timeout.get("cell") is not None else "")
+            problems.append((TIMEOUT, f"ran past the time limit in {where}" if where else "ran past the time limit"))
+        if self.kernel == "died":
+            problems.append((KERNEL_DIED, "the kernel died (e.g. os._exit or a crash); later cells were not run"))
+        elif self.kernel != "ok":  # a cell that ignored the timeout's interrupt
+            problems.append((TIMEOUT, f"ran past the time limit; the kernel was {self.kernel}; later cells were not run"))
+        for finding in self.forbidden:
+            cell = finding.get("cell")
+            if cell is not None and cell < 0:
+                continue
+            where = finding.get("grade_id") or (f"cell {cell}" if cell is not None else "")
+            problems.append((FORBIDDEN, f"{where}: {finding['reason']}" if where else finding["reason"]))
+        problems += [(SANDBOX, f"cell {r['cell']}: {r['error']}") for r in self.sandbox_refusals]
+        return problems
 
     def write(self, folder: Path) -> Path:
         path = Path(folder) / f"{self.notebook}{SUFFIX}"

@@ -379,5 +379,6 @@ def _notes(course: Path, submission) -> list[Problem]:
     """What the grading records of a graded submission ask the instructor to look at (graded anyway)."""
     folder = course / "autograded" / submission.student / submission.assignment
     where = str(folder.relative_to(course))
-    return [Problem(submission.student, submission.assignment, where, note, graded=True)
-            for path in sorted(folder.glob(f"*{SUFFIX}")) for note in Record.read(path).notes()]
+    return [Problem(submission.student, submission.assignment, where, f"{record.notebook}: {reason}: {detail}",
+                    graded=True)
+            for record in map(Record.read, sorted(folder.glob(f"*{SUFFIX}"))) for reason, detail in record.problems()]

@@ -201,6 +201,9 @@ def test_every_command_of_the_guide_is_run_here_or_says_why_not():
     assert not unknown, f"commands of the guide this test neither runs nor explains: {unknown}"
     stale = [c for c in NOT_RUN if c not in commands]
     assert not stale, f"NOT_RUN names commands the guide no longer shows: {stale}"
+    # the printed examples are read (a reader that lost them would check nothing): both collects, the autograde
+    shown = [c.text.split()[1] for c in guide_commands(GUIDE) if c.prints is not None]
+    assert shown.count("collect") == 2 and "autograde" in shown, shown
 
 
 @pytest.mark.slow

@@ -21,7 +21,6 @@ import numpy as np
 import pytest
 
 from instructor_grading.record import Record
-from instructor_grading.report import build_report
 from instructor_grading.report.data import (FORBIDDEN, GRADER_ERROR, KERNEL_DIED, NOT_GRADED, PREFLIGHT, SANDBOX,
                                             TIMEOUT, class_report, discrimination, message_pattern, record_problems)
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..grades import class_grades
 from ..preflight import Problem, expected_notebooks, preflight
-from ..record import SUFFIX, Record
+from ..record import FORBIDDEN, GRADER_ERROR, KERNEL_DIED, SANDBOX, SUFFIX, TIMEOUT, Record
 from ..schedule import load_schedule
 from ..similarity import similar_pairs
 
@@ -40,9 +40,7 @@ __all__ = ["CellStats", "MessageCount", "CheckFailures", "StudentProblem", "Timi
            "record_problems", "class_report"]
 
 # Reasons a student is listed under "Students with problems", in the order the page shows them.
-PREFLIGHT, NOT_GRADED, TIMEOUT = "preflight error", "not graded", "timeout"
-KERNEL_DIED, FORBIDDEN, SANDBOX = "dead kernel", "forbidden reference", "sandbox refusal"
-GRADER_ERROR = "grader error"  # a check that failed or is missing: the instructor's to fix, then grade again
+PREFLIGHT, NOT_GRADED = "preflight error", "not graded"  # the others are the kinds of Record.problems()
 REASONS = (PREFLIGHT, NOT_GRADED, GRADER_ERROR, TIMEOUT, KERNEL_DIED, FORBIDDEN, SANDBOX)
 # How close to the maximum a score must be to count as full points (scores are floats).
 EPSILON = 1e-9
@@ -232,31 +230,8 @@ def check_failures(records: list[Record], order: list[tuple[str, str]]) -> list[
 
 def record_problems(record: Record) -> list[StudentProblem]:
     """What went wrong around the checks of one graded notebook, as the page lists it."""
-    problems = []
-    file = f"{record.notebook}.ipynb"
-
-    def add(reason, detail):
-        problems.append(StudentProblem(record.student, file, reason, detail))
-
-    for error in record.grader_errors:
-        add(GRADER_ERROR, f"the grader could not check {error['grade_id']} ({error['error']}); fix the check "
-                          "and grade again")
-    for timeout in record.timeouts:
-        where = timeout.get("grade_id") or (f"cell {timeout['cell']}" if timeout.get("cell") is not None else "")
-        add(TIMEOUT, f"ran past the time limit in {where}" if where else "ran past the time limit")
-    if record.kernel == "died":
-        add(KERNEL_DIED, "the kernel died (e.g. os._exit or a crash); later cells were not run")
-    elif record.kernel != "ok":  # a cell that ignored the timeout's interrupt
-        add(TIMEOUT, f"ran past the time limit; the kernel was {record.kernel}; later cells were not run")
-    for finding in record.forbidden:
-        cell = finding.get("cell")
-        if cell is not None and cell < 0:
-            continue  # a method the task requires, never used: not a reference; its message is under the failed checks
-        where = finding.get("grade_id") or (f"cell {cell}" if cell is not None else "")
-        add(FORBIDDEN, f"{where}: {finding['reason']}" if where else finding["reason"])
-    for refusal in record.sandbox_refusals:
-        add(SANDBOX, f"cell {refusal['cell']}: {refusal['error']}")
-    return problems
+    return [StudentProblem(record.student, f"{record.notebook}.ipynb", reason, detail)
+            for reason, detail in record.problems()]
 
 
 # --------------------------------------------------------------------------- reading the course
